@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Brings a checkout to the point where `npm start` and `npm test` run, installing only what
+# is missing: the npm dependencies (Node.js 24 itself among them: every npm script runs on
+# node_modules/.bin/node) and the DNS tools the tests and benchmarks use (dig, dnsperf,
+# dnsmasq, from Debian's packages). The control plane binaries are built on first use.
+#
+#   hack/setup.sh [--quiet]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quiet=false
+[ "${1:-}" = "--quiet" ] && quiet=true
+say() { $quiet || echo "setup: $*"; }
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (including Node.js 24)"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  say "npm dependencies up to date ($(node_modules/.bin/node --version))"
+fi
+
+# command -> Debian package
+declare -A tools=([dig]=dnsutils [dnsperf]=dnsperf [dnsmasq]=dnsmasq-base)
+missing=()
+for tool in "${!tools[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("${tools[$tool]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${missing[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages: ${missing[*]} (install them, e.g. sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+else
+  say "dig, dnsperf and dnsmasq present"
+fi

@@ -1,0 +1,32 @@
+/** Names, labels and annotations shared by the operator, the webhook and the resolver. */
+
+export const GROUP = 'clusterdns.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'ClusterDNS';
+export const PLURAL = 'clusterdnses';
+/** Collection path of the cluster-scoped ClusterDNS resource. */
+export const CLUSTERDNS_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
+
+/** On a Pod or Namespace: opt into instance `<name>`; `none` on a Pod opts out. */
+export const INSTANCE_LABEL = 'clusterdns.io/instance';
+export const OPT_OUT = 'none';
+/** Set by the webhook on every pod it changed: `<name>@<version>`. */
+export const INJECTED_ANNOTATION = 'clusterdns.io/injected';
+
+export const FIELD_MANAGER = 'clusterdns-operator';
+export const DEFAULT_NAMESPACE = 'clusterdns-system';
+export const WEBHOOK_CONFIGURATION = 'clusterdns-injector';
+
+/** Standard labels every child of a ClusterDNS carries. */
+export function childLabels(instance: string, version: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': 'clusterdns',
+    'app.kubernetes.io/instance': instance,
+    'app.kubernetes.io/version': version,
+    'app.kubernetes.io/managed-by': 'clusterdns-operator',
+  };
+}
+
+/** Ports of the resolver process, as the Deployment and Service use them. */
+export const RESOLVER_PORTS = { dns: 1053, health: 8080, ready: 8181, metrics: 9153 } as const;

@@ -1,0 +1,42 @@
+/**
+ * The resolver's configuration file (`clusterdns resolver --config FILE`, JSON or YAML).
+ *
+ * The operator renders it into each instance's ConfigMap from the ClusterDNS spec, local
+ * mode writes the same for its loopback resolvers, and the resolver parses it once at start:
+ * a bad file stops the resolver with the field named.
+ */
+import { z } from 'zod';
+import { DNS1123_SUBDOMAIN, ipSchema, podsModeSchema } from './clusterdns.ts';
+import { LOG_LEVELS } from '../kube/log.ts';
+import { RESOLVER_PORTS } from './names.ts';
+
+const port = z.number().int().min(0).max(65535);
+const domain = z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain');
+
+export const resolverConfigSchema = z.object({
+  /** Address the DNS, health, ready and metrics servers bind to. */
+  listenAddress: ipSchema.default('0.0.0.0'),
+  /** DNS over UDP and TCP. */
+  port: port.default(RESOLVER_PORTS.dns),
+  /** `/health` (liveness; stays up during lameduck). */
+  healthPort: port.default(RESOLVER_PORTS.health),
+  /** `/ready` (200 only after the first sync, 503 during lameduck). */
+  readyPort: port.default(RESOLVER_PORTS.ready),
+  /** `/metrics` (Prometheus, CoreDNS names). */
+  metricsPort: port.default(RESOLVER_PORTS.metrics),
+  clusterDomain: domain.default('cluster.local'),
+  ttl: z.number().int().min(0).max(3600).default(30),
+  pods: podsModeSchema.default('insecure'),
+  upstream: z.object({
+    /** Empty: the nameservers of /etc/resolv.conf. */
+    nameservers: z.array(z.string().min(1)).default([]),
+    cacheSeconds: z.number().int().min(0).max(3600).default(30),
+  }).default({ nameservers: [], cacheSeconds: 30 }),
+  /** Zone -> servers ("IP" or "IP:port"). */
+  stubDomains: z.record(domain, z.array(z.string().min(1)).min(1)).default({}),
+  /** Seconds to keep answering after SIGTERM while /ready fails (CoreDNS `health { lameduck }`). */
+  lameduckSeconds: z.number().min(0).max(300).default(5),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+});
+
+export type ResolverConfig = z.infer<typeof resolverConfigSchema>;

@@ -1,0 +1,15 @@
+/** The CLI's commands: a summary for `--help` and a lazy loader of the module that runs it. */
+
+export interface CommandModule {
+  /** Runs the command with its arguments (after the command name); resolves to the exit code. */
+  readonly run: (args: string[]) => Promise<number>;
+}
+
+export interface Command {
+  readonly summary: string;
+  readonly load: () => Promise<CommandModule>;
+}
+
+export const commands: Record<string, Command> = {
+  local: { summary: 'run the whole product on this machine (control plane, operator, resolvers)', load: () => import('./local.ts') },
+};

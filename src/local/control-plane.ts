@@ -1,0 +1,212 @@
+/**
+ * A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler and KWOK with fake nodes on which pods become Running and Ready with an IP.
+ * Local mode and the integration tests both run on it.
+ *
+ * Everything lives in one temp directory (certificates, etcd data, logs, kubeconfigs) that
+ * `stop()` removes; a watchdog process does the same if this process dies first.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureBinaries } from './binaries.ts';
+import type { BinaryPaths } from './binaries.ts';
+import { createPki, kubeconfigYaml } from './pki.ts';
+import type { ClientIdentity, Pki } from './pki.ts';
+import { ManagedProcess, Reaper } from './process.ts';
+import type { ProcessSpec } from './process.ts';
+import { freePort, httpRequest, waitFor } from './net.ts';
+import type { HttpResult } from './net.ts';
+import { apiserverArgs, controllerManagerArgs, etcdArgs, kwokArgs, schedulerArgs } from './flags.ts';
+import type { Ports } from './flags.ts';
+import { fakeNode, isNodeSchedulable } from './nodes.ts';
+
+export interface ControlPlaneOptions {
+  /** Parent of the temp directory; default the OS temp dir. */
+  readonly baseDir?: string;
+  /** Progress lines ("etcd ready in 0.4s"). */
+  readonly log?: (line: string) => void;
+  /** Number of KWOK nodes; default 2. */
+  readonly nodes?: number;
+}
+
+export const SERVICE_CIDR = '10.96.0.0/12';
+export const POD_CIDR = '10.244.0.0/16';
+const FIRST_SERVICE_IP = '10.96.0.1';
+const READY_TIMEOUT_MS = 120_000;
+
+/** A running control plane. Create with `ControlPlane.start()`, end with `stop()`. */
+export class ControlPlane {
+  readonly dir: string;
+  readonly binaries: BinaryPaths;
+  /** Admin (system:masters) kubeconfig with embedded certificates. */
+  readonly kubeconfigPath: string;
+  readonly apiserverUrl: string;
+  /** Milliseconds from `start()` until every part was ready (binaries already built). */
+  startupMs = 0;
+
+  private readonly pki: Pki;
+  private readonly ports: Ports;
+  private readonly reaper: Reaper;
+  private readonly log: (line: string) => void;
+  private readonly processes = new Map<string, ManagedProcess>();
+  private stopped = false;
+
+  private constructor(dir: string, binaries: BinaryPaths, pki: Pki, ports: Ports, reaper: Reaper, log: (line: string) => void) {
+    this.dir = dir;
+    this.binaries = binaries;
+    this.pki = pki;
+    this.ports = ports;
+    this.reaper = reaper;
+    this.log = log;
+    this.apiserverUrl = `https://127.0.0.1:${ports.apiserver}`;
+    this.kubeconfigPath = join(dir, 'kubeconfig');
+  }
+
+  /** Builds the binaries if needed, then starts every part and waits until each is ready. */
+  static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    const log = options.log ?? (() => undefined);
+    const binaries = await ensureBinaries(['kubernetes', 'etcd', 'kwok'], log);
+    const began = Date.now();
+    const dir = mkdtempSync(join(options.baseDir ?? tmpdir(), 'clusterdns-control-plane-'));
+    const reaper = Reaper.start(join(dir, 'reaper.json'), [dir]);
+    mkdirSync(join(dir, 'logs'));
+    const ports: Ports = {
+      etcdClient: await freePort(),
+      etcdPeer: await freePort(),
+      apiserver: await freePort(),
+      controllerManager: await freePort(),
+      scheduler: await freePort(),
+      kwok: await freePort(),
+    };
+    const plane = new ControlPlane(dir, binaries, createPki(dir, FIRST_SERVICE_IP), ports, reaper, log);
+    try {
+      await plane.boot(options.nodes ?? 2);
+    } catch (error) {
+      await plane.stop();
+      throw error;
+    }
+    plane.startupMs = Date.now() - began;
+    log(`control plane ready in ${(plane.startupMs / 1000).toFixed(1)}s: ${plane.apiserverUrl}`);
+    return plane;
+  }
+
+  private async boot(nodes: number): Promise<void> {
+    const kubeconfigs = this.writeKubeconfigs();
+    await this.launch('etcd', this.binaries.etcd, etcdArgs(this.ports, join(this.dir, 'etcd')), () =>
+      this.probe(`http://127.0.0.1:${this.ports.etcdClient}/health`).then((r) => r.status === 200 && r.body.includes('"true"')),
+    );
+    await this.startApiserver();
+    await Promise.all([
+      this.launch('kube-controller-manager', this.binaries.kubeControllerManager,
+        controllerManagerArgs(this.ports, kubeconfigs.controllerManager, this.pki, SERVICE_CIDR, join(this.dir, 'kcm-certs')),
+        () => this.probeOk(`https://127.0.0.1:${this.ports.controllerManager}/healthz`)),
+      this.launch('kube-scheduler', this.binaries.kubeScheduler,
+        schedulerArgs(this.ports, kubeconfigs.scheduler, join(this.dir, 'scheduler-certs')),
+        () => this.probeOk(`https://127.0.0.1:${this.ports.scheduler}/healthz`)),
+      this.launch('kwok', this.binaries.kwok, kwokArgs(this.ports, kubeconfigs.kwok, this.binaries.kwokStages, POD_CIDR),
+        () => this.probeOk(`http://127.0.0.1:${this.ports.kwok}/healthz`)),
+    ]);
+    await this.createNodes(nodes);
+  }
+
+  /** Starts kube-apiserver (again, after `stopApiserver()`) and waits for it to be ready. */
+  async startApiserver(): Promise<void> {
+    const args = apiserverArgs(this.ports, this.pki, SERVICE_CIDR, join(this.dir, 'apiserver-certs'));
+    await this.launch('kube-apiserver', this.binaries.kubeApiserver, args, async () => {
+      const ready = await this.api('GET', '/readyz');
+      if (ready.status !== 200) return false;
+      // /readyz can pass a moment before the bootstrap controller has made the default namespace.
+      return (await this.api('GET', '/api/v1/namespaces/default')).status === 200;
+    });
+  }
+
+  /** Stops kube-apiserver only (SIGTERM), leaving etcd and the other parts running. */
+  async stopApiserver(): Promise<void> {
+    const apiserver = this.processes.get('kube-apiserver');
+    this.processes.delete('kube-apiserver');
+    await apiserver?.stop();
+  }
+
+  /** A request to the apiserver as the admin user. */
+  api(method: string, path: string, json?: unknown): Promise<HttpResult> {
+    return httpRequest({ url: this.apiserverUrl + path, method, json, tls: this.adminTls() });
+  }
+
+  /** Stops every part (newest first) and removes the temp directory. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const name of ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd']) {
+      await this.processes.get(name)?.stop();
+      this.processes.delete(name);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    this.log('control plane stopped');
+  }
+
+  /** The last lines of a part's log, for error messages. */
+  logTail(name: string, lines = 20): string {
+    try {
+      return readFileSync(join(this.dir, 'logs', `${name}.log`), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  private async launch(name: string, command: string, args: string[], ready: () => Promise<boolean>): Promise<void> {
+    const began = Date.now();
+    const spec: ProcessSpec = { name, command, args, logFile: join(this.dir, 'logs', `${name}.log`) };
+    const child = ManagedProcess.start(spec, this.reaper);
+    this.processes.set(name, child);
+    try {
+      await waitFor(name, ready, READY_TIMEOUT_MS, () => (child.hasExited ? child.exitDescription : undefined));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`${message}\n--- last lines of ${spec.logFile} ---\n${this.logTail(name)}`, { cause: error });
+    }
+    this.log(`${name} ready in ${((Date.now() - began) / 1000).toFixed(1)}s`);
+  }
+
+  private async createNodes(count: number): Promise<void> {
+    const names = Array.from({ length: count }, (_, i) => `kwok-node-${i}`);
+    for (const name of names) {
+      const created = await this.api('POST', '/api/v1/nodes', fakeNode(name));
+      if (created.status !== 201 && created.status !== 409) throw new Error(`creating node ${name}: ${created.status} ${created.body}`);
+    }
+    await waitFor('KWOK nodes', async () => {
+      const list = await this.api('GET', '/api/v1/nodes');
+      const items = (JSON.parse(list.body) as { items?: unknown[] }).items ?? [];
+      return items.filter(isNodeSchedulable).length >= count;
+    }, READY_TIMEOUT_MS);
+    this.log(`${count} KWOK nodes ready`);
+  }
+
+  private writeKubeconfigs(): Record<'controllerManager' | 'scheduler' | 'kwok', string> {
+    const write = (file: string, identity: ClientIdentity, user: string): string => {
+      const path = join(this.dir, file);
+      writeFileSync(path, kubeconfigYaml(this.apiserverUrl, this.pki.caPem, identity, user), { mode: 0o600 });
+      return path;
+    };
+    write('kubeconfig', this.pki.clients.admin, 'admin');
+    return {
+      controllerManager: write('controller-manager.kubeconfig', this.pki.clients.controllerManager, 'kube-controller-manager'),
+      scheduler: write('scheduler.kubeconfig', this.pki.clients.scheduler, 'kube-scheduler'),
+      kwok: write('kwok.kubeconfig', this.pki.clients.kwok, 'kwok'),
+    };
+  }
+
+  private adminTls(): { ca: string; cert: string; key: string } {
+    const admin = this.pki.clients.admin;
+    return { ca: this.pki.caPem, cert: admin.certificatePem, key: admin.privateKeyPem };
+  }
+
+  private probe(url: string): Promise<HttpResult> {
+    // The components' health ports serve self-signed certificates; these probes stay on loopback.
+    return httpRequest({ url, tls: { insecure: true } });
+  }
+
+  private async probeOk(url: string): Promise<boolean> {
+    return (await this.probe(url)).status === 200;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Command lines of the control plane's parts: pure functions of ports, paths and the PKI,
+ * so that what each part is told is in one readable place.
+ */
+import type { Pki } from './pki.ts';
+
+export interface Ports {
+  readonly etcdClient: number;
+  readonly etcdPeer: number;
+  readonly apiserver: number;
+  readonly controllerManager: number;
+  readonly scheduler: number;
+  readonly kwok: number;
+}
+
+export function etcdArgs(ports: Ports, dataDir: string): string[] {
+  const client = `http://127.0.0.1:${ports.etcdClient}`;
+  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+  return [
+    '--name=default',
+    `--data-dir=${dataDir}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=default=${peer}`,
+    // Throwaway data: durability buys nothing here and fsync dominates on small disks.
+    '--unsafe-no-fsync',
+    '--log-level=warn',
+  ];
+}
+
+export function apiserverArgs(ports: Ports, pki: Pki, serviceCidr: string, certDir: string): string[] {
+  return [
+    `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+    `--secure-port=${ports.apiserver}`,
+    '--bind-address=127.0.0.1',
+    // Without it the apiserver looks for an address on a default route, which a sandbox may lack.
+    '--advertise-address=127.0.0.1',
+    `--cert-dir=${certDir}`,
+    `--tls-cert-file=${pki.servingCertFile}`,
+    `--tls-private-key-file=${pki.servingKeyFile}`,
+    `--client-ca-file=${pki.caFile}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
+    `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
+    `--service-cluster-ip-range=${serviceCidr}`,
+    '--authorization-mode=RBAC',
+    '--allow-privileged=true',
+    // The loopback advertise address is not a valid endpoint for the `kubernetes` Service.
+    '--endpoint-reconciler-type=none',
+    '--enable-priority-and-fairness=false',
+    '--v=1',
+  ];
+}
+
+/** The controllers that Deployments, Services, namespaces and owner references need. */
+export const CONTROLLERS = [
+  'deployment-controller',
+  'replicaset-controller',
+  'endpointslice-controller',
+  'garbage-collector-controller',
+  'namespace-controller',
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'root-ca-certificate-publisher-controller',
+  'disruption-controller',
+  // Lifts the not-ready taint that admission puts on every new Node once KWOK reports it Ready.
+  'node-lifecycle-controller',
+] as const;
+
+export function controllerManagerArgs(ports: Ports, kubeconfig: string, pki: Pki, serviceCidr: string, certDir: string): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${ports.controllerManager}`,
+    `--cert-dir=${certDir}`,
+    '--leader-elect=false',
+    // Each controller acts as its own service account with its bootstrap RBAC role, as in kubeadm.
+    '--use-service-account-credentials=true',
+    `--service-cluster-ip-range=${serviceCidr}`,
+    `--root-ca-file=${pki.caFile}`,
+    `--service-account-private-key-file=${pki.serviceAccountKeyFile}`,
+    `--controllers=${CONTROLLERS.join(',')}`,
+    // Garbage collection and rollouts are asserted by tests: sync objects quickly.
+    '--concurrent-gc-syncs=5',
+    '--v=1',
+  ];
+}
+
+export function schedulerArgs(ports: Ports, kubeconfig: string, certDir: string): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${ports.scheduler}`,
+    `--cert-dir=${certDir}`,
+    '--leader-elect=false',
+    '--v=1',
+  ];
+}
+
+export function kwokArgs(ports: Ports, kubeconfig: string, stagesFile: string, podCidr: string): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--config=${stagesFile}`,
+    '--manage-all-nodes=false',
+    '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+    `--cidr=${podCidr}`,
+    '--node-ip=127.0.0.1',
+    `--server-address=127.0.0.1:${ports.kwok}`,
+  ];
+}

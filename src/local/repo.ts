@@ -1,0 +1,44 @@
+/**
+ * Where the checkout is and what hack/versions.env pins. Local mode and the test harness run
+ * from a checkout (they build the control plane from its hack/ module); the image never does.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The nearest ancestor of this module that holds hack/versions.env. */
+export function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'hack', 'versions.env'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('hack/versions.env not found above ' + fileURLToPath(import.meta.url) + ': local mode runs from a clusterdns checkout');
+    dir = parent;
+  }
+}
+
+export interface Versions {
+  readonly kubernetes: string;
+  readonly etcd: string;
+  readonly kwok: string;
+  readonly coredns: string;
+}
+
+/** Parses `KEY=value` lines, ignoring comments and blanks. */
+export function parseVersionsEnv(text: string): Versions {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = /^\s*([A-Z_]+)=(\S+)\s*$/.exec(line);
+    if (match?.[1] && match[2]) values.set(match[1], match[2]);
+  }
+  const get = (key: string): string => {
+    const value = values.get(key);
+    if (!value) throw new Error(`hack/versions.env has no ${key}`);
+    return value;
+  };
+  return { kubernetes: get('KUBERNETES_VERSION'), etcd: get('ETCD_VERSION'), kwok: get('KWOK_VERSION'), coredns: get('COREDNS_VERSION') };
+}
+
+export function readVersions(root = repositoryRoot()): Versions {
+  return parseVersionsEnv(readFileSync(join(root, 'hack', 'versions.env'), 'utf8'));
+}
