@@ -30,3 +30,20 @@ export function childLabels(instance: string, version: string): Record<string, s
 
 /** Ports of the resolver process, as the Deployment and Service use them. */
 export const RESOLVER_PORTS = { dns: 1053, health: 8080, ready: 8181, metrics: 9153 } as const;
+
+/** The resolver config file inside each instance's ConfigMap, and where pods mount it. */
+export const RESOLVER_CONFIG_KEY = 'resolver.json';
+export const RESOLVER_CONFIG_DIR = '/etc/clusterdns';
+
+/** Static RBAC (config/rbac): the resolvers' read-only identity and the operator's own. */
+export const RESOLVER_SERVICE_ACCOUNT = 'clusterdns-resolver';
+export const OPERATOR_SERVICE_ACCOUNT = 'clusterdns-operator';
+
+/** The webhook: served by every operator replica on :9443 behind this Service. */
+export const WEBHOOK_SERVICE = 'clusterdns-webhook';
+export const WEBHOOK_SECRET = 'clusterdns-webhook-tls';
+export const WEBHOOK_PORT = 9443;
+export const WEBHOOK_PATH = '/mutate-v1-pod';
+
+/** Where resolver images come from unless `--resolver-image-repository` or `spec.image` say otherwise. */
+export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/clusterdns/clusterdns';

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { DNS1123_SUBDOMAIN, ipSchema, podsModeSchema } from './clusterdns.ts';
+import type { ClusterDNSSpec } from './clusterdns.ts';
 import { LOG_LEVELS } from '../kube/log.ts';
 import { RESOLVER_PORTS } from './names.ts';
 
@@ -40,3 +41,19 @@ export const resolverConfigSchema = z.object({
 });
 
 export type ResolverConfig = z.infer<typeof resolverConfigSchema>;
+
+/**
+ * The resolver configuration of a ClusterDNS instance: what the operator writes into the
+ * instance's ConfigMap and what local mode gives its loopback resolvers (which override the
+ * listen address and ports). Pure.
+ */
+export function resolverConfigFor(spec: ClusterDNSSpec, overrides: Partial<ResolverConfig> = {}): ResolverConfig {
+  return resolverConfigSchema.parse({
+    clusterDomain: spec.clusterDomain,
+    ttl: spec.ttl,
+    pods: spec.pods,
+    upstream: { nameservers: spec.upstream.nameservers, cacheSeconds: spec.upstream.cacheSeconds },
+    stubDomains: spec.stubDomains,
+    ...overrides,
+  });
+}
