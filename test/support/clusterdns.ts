@@ -1,0 +1,43 @@
+/**
+ * ClusterDNS objects for tests that run without the operator: the CRD, and objects created
+ * with the status the operator would have written (through the status subresource).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLUSTERDNS_PATH } from '../../src/api/names.ts';
+import { KubeApiError } from '../../src/kube/client.ts';
+import { repositoryRoot } from '../../src/local/repo.ts';
+import { eventually, kubeClient, kubectlOk } from './cluster.ts';
+
+/**
+ * Installs the ClusterDNS CRD: the real one from crds/ when the tree has it, else the
+ * test-only stand-in next to this file. Waits until it is served.
+ */
+export async function installClusterDnsCrd(): Promise<void> {
+  const real = join(repositoryRoot(), 'crds', 'clusterdns.io_clusterdnses.yaml');
+  const file = existsSync(real) ? real : join(import.meta.dirname, 'clusterdns-crd.test-only.yaml');
+  await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', file]);
+  await eventually(async () => { await kubeClient().request('GET', CLUSTERDNS_PATH); }, { timeoutMs: 30_000, what: 'the ClusterDNS API' });
+}
+
+/** Creates a ClusterDNS and, if given, writes its status as the operator would. */
+export async function createClusterDNS(name: string, spec: Record<string, unknown>, status?: Record<string, unknown>): Promise<void> {
+  const client = kubeClient();
+  const created = await client.request<{ metadata: { resourceVersion: string } }>('POST', CLUSTERDNS_PATH, {
+    body: { apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name }, spec },
+  });
+  if (status) {
+    await client.request('PUT', `${CLUSTERDNS_PATH}/${name}/status`, {
+      body: { apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name, resourceVersion: created.metadata.resourceVersion }, spec, status },
+    });
+  }
+}
+
+/** Deletes a ClusterDNS; absent is fine. */
+export async function deleteClusterDNS(name: string): Promise<void> {
+  try {
+    await kubeClient().request('DELETE', `${CLUSTERDNS_PATH}/${name}`);
+  } catch (error) {
+    if (!(error instanceof KubeApiError && error.status === 404)) throw error;
+  }
+}
