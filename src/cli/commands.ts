@@ -11,5 +11,6 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  compare: { summary: 'ask two resolvers the same questions and print every difference', load: () => import('./compare.ts') },
   local: { summary: 'run the whole product on this machine (control plane, operator, resolvers)', load: () => import('./local.ts') },
 };

@@ -19,7 +19,10 @@ const instances = new Map<string, InstanceFacts>([
 ]);
 const context: ReviewContext = {
   instances,
-  namespace: (name) => Promise.resolve({ name, labels: name === 'opted' ? { 'clusterdns.io/instance': 'kube-dns-2' } : {} }),
+  namespace: (name) => {
+    const labels: Record<string, string> = name === 'opted' ? { 'clusterdns.io/instance': 'kube-dns-2' } : {};
+    return Promise.resolve({ name, labels });
+  },
   protectedNamespaces: ['clusterdns-system', 'kube-system'],
 };
 
