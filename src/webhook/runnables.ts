@@ -6,6 +6,7 @@
  *   and the MutatingWebhookConfiguration `clusterdns-injector` in step.
  */
 import { WEBHOOK_CONFIGURATION, WEBHOOK_PATH, WEBHOOK_SERVICE } from '../api/names.ts';
+import type { Registry } from 'prom-client';
 import type { Runnable } from '../controller/runnable.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
@@ -18,6 +19,7 @@ import type { SecretCertificate } from './cache.ts';
 import type { NamespaceFacts } from './decide.ts';
 import { instanceFacts } from './instances.ts';
 import { WebhookManager } from './manager.ts';
+import { admissionMetrics, NO_METRICS } from './metrics.ts';
 import { AdmissionServer } from './server.ts';
 
 export interface WebhookOptions {
@@ -41,6 +43,8 @@ export interface WebhookOptions {
   /** Namespaces never mutated besides `namespace`; default ["kube-system"]. */
   readonly protectedNamespaces?: readonly string[];
   readonly clock?: () => Date;
+  /** Where the webhook registers its metrics (the operator's :8080/metrics registry). */
+  readonly registry?: Registry;
 }
 
 export function webhookRunnables(options: WebhookOptions): Runnable[] {
@@ -53,6 +57,7 @@ export function protectedNamespaces(options: WebhookOptions): string[] {
 
 /** The HTTPS admission server; starts serving once the Secret holds a certificate. */
 export function admissionServerRunnable(options: WebhookOptions): Runnable {
+  const metrics = options.registry ? admissionMetrics(options.registry) : NO_METRICS;
   return {
     name: 'webhook-server',
     needLeaderElection: false,
@@ -89,7 +94,7 @@ export function admissionServerRunnable(options: WebhookOptions): Runnable {
           instances: new Map(instances.list().map((i) => [i.name, i])),
           namespace: (name) => lookupNamespace(client, namespaces, name),
           protectedNamespaces: protectedNamespaces(options),
-        }), log);
+        }), log, metrics);
         served = first.certificatePem;
         await server.listen(options.host ?? '0.0.0.0', options.port);
         log.info({ port: server.port, path: WEBHOOK_PATH }, 'webhook serving');

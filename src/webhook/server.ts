@@ -12,6 +12,8 @@ import type { Logger } from '../kube/log.ts';
 import { WEBHOOK_PATH } from '../api/names.ts';
 import { BadReviewError, parseReview, review } from './admission.ts';
 import type { ReviewContext } from './admission.ts';
+import { NO_METRICS } from './metrics.ts';
+import type { AdmissionMetrics } from './metrics.ts';
 
 /** An AdmissionReview of a large pod is well under this; anything bigger is not one. */
 export const MAX_BODY_BYTES = 4 << 20;
@@ -22,15 +24,21 @@ export interface ServingCertificate {
 }
 
 /** Serves one request: the whole HTTP surface of the webhook, usable on any node:http server. */
-export async function handleRequest(req: IncomingMessage, res: ServerResponse, context: ReviewContext, log: Logger): Promise<void> {
-  const { status, body } = await answer(req, context, log);
+export async function handleRequest(
+  req: IncomingMessage, res: ServerResponse, context: ReviewContext, log: Logger, metrics: AdmissionMetrics = NO_METRICS,
+): Promise<void> {
+  const began = performance.now();
+  const { status, body, outcome } = await answer(req, context, log);
   send(res, status, body);
+  if (outcome) metrics.observe(outcome, (performance.now() - began) / 1000);
 }
 
 interface Answer {
   readonly status: number;
   /** JSON, or a plain-text message. */
   readonly body: unknown;
+  /** For the metrics, on the admission path only. */
+  readonly outcome?: string;
 }
 
 async function answer(req: IncomingMessage, context: ReviewContext, log: Logger): Promise<Answer> {
@@ -43,7 +51,7 @@ async function answer(req: IncomingMessage, context: ReviewContext, log: Logger)
   try {
     text = await readBody(req);
   } catch (error) {
-    return { status: 413, body: error instanceof Error ? error.message : String(error) };
+    return { status: 413, body: error instanceof Error ? error.message : String(error), outcome: 'bad-request' };
   }
   try {
     const request = parseReview(text);
@@ -51,11 +59,11 @@ async function answer(req: IncomingMessage, context: ReviewContext, log: Logger)
     log.debug({ uid: request.uid, namespace: request.namespace, dryRun: request.dryRun ?? false, action: decision.action, reason: decision.reason,
       ms: Math.round(performance.now() - began) }, 'admission review');
     if (decision.action === 'warn') log.info({ uid: request.uid, namespace: request.namespace, reason: decision.reason }, 'pod admitted untouched');
-    return { status: 200, body: response };
+    return { status: 200, body: response, outcome: decision.action };
   } catch (error) {
-    if (error instanceof BadReviewError) return { status: 400, body: error.message };
+    if (error instanceof BadReviewError) return { status: 400, body: error.message, outcome: 'bad-request' };
     log.error({ err: error }, 'admission review failed');
-    return { status: 500, body: 'internal error; the pod is admitted untouched (failurePolicy Ignore)' };
+    return { status: 500, body: 'internal error; the pod is admitted untouched (failurePolicy Ignore)', outcome: 'error' };
   }
 }
 
@@ -64,10 +72,10 @@ export class AdmissionServer {
   private readonly server: Server;
   private readonly log: Logger;
 
-  constructor(certificate: ServingCertificate, context: () => ReviewContext, log: Logger) {
+  constructor(certificate: ServingCertificate, context: () => ReviewContext, log: Logger, metrics: AdmissionMetrics = NO_METRICS) {
     this.log = log;
     this.server = createServer({ cert: certificate.certificatePem, key: certificate.privateKeyPem }, (req, res) => {
-      handleRequest(req, res, context(), log).catch((error: unknown) => {
+      handleRequest(req, res, context(), log, metrics).catch((error: unknown) => {
         log.error({ err: error }, 'could not answer a request');
         res.destroy();
       });

@@ -46,6 +46,7 @@ interface JsonReport {
 
 describe('clusterdns compare', () => {
   let ns = '';
+  const resolvers: ResolverUnderTest[] = [];
   let baseline: ResolverUnderTest;
   let candidate: ResolverUnderTest;
   let podNames: string[] = [];
@@ -71,7 +72,10 @@ describe('clusterdns compare', () => {
     }, { timeoutMs: 60_000, what: 'pods running' });
     podNames = pods.map((ip) => `${dashed(ip)}.${ns}.pod.cluster.local.`).sort();
 
-    [baseline, candidate] = await Promise.all([RESOLVER({ pods: 'insecure' }), RESOLVER({ pods: 'disabled' })]);
+    baseline = await RESOLVER({ pods: 'insecure' });
+    resolvers.push(baseline);
+    candidate = await RESOLVER({ pods: 'disabled' });
+    resolvers.push(candidate);
     // Both resolvers have seen the ready endpoints of both services.
     for (const resolver of [baseline, candidate]) {
       await eventually(async () => {
@@ -87,7 +91,7 @@ describe('clusterdns compare', () => {
   });
 
   after(async () => {
-    await Promise.all([baseline?.stop(), candidate?.stop()]);
+    await Promise.all(resolvers.map((r) => r.stop()));
     await deleteNamespace(ns);
     rmSync(dir, { recursive: true, force: true });
   });

@@ -93,8 +93,9 @@ describe('reports', () => {
     const json = JSON.parse(renderJson(report)) as { asked: number; different: number; differences: Array<{ name: string; candidate: { rcode: string } }> };
     assert.equal(json.asked, 2);
     assert.equal(json.different, 1);
-    assert.equal(json.differences[0]?.name, '10-244-0-7.shop.pod.cluster.local.');
-    assert.equal(json.differences[0]?.candidate.rcode, 'NXDOMAIN');
+    const [first] = json.differences;
+    assert.equal(first?.name, '10-244-0-7.shop.pod.cluster.local.');
+    assert.equal(first.candidate.rcode, 'NXDOMAIN');
   });
 
   test('the progress bar fills in proportion', () => {
