@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import { WEBHOOK_CONFIGURATION, WEBHOOK_PATH, WEBHOOK_SECRET } from '../../src/api/names.ts';
 import { KubeApiError } from '../../src/kube/client.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
 import { freePort, httpRequest } from '../../src/local/net.ts';
 import type { CertificatePolicy } from '../../src/webhook/certificates.ts';
 import { webhookRunnables } from '../../src/webhook/runnables.ts';
@@ -26,6 +27,8 @@ export interface WebhookHarnessOptions {
   /** Reuse an operator namespace (and so its Secret) from an earlier start. */
   readonly namespace?: string;
   readonly port?: number;
+  /** The identity the webhook runs as; default the admin of the shared control plane. */
+  readonly client?: KubeClient;
 }
 
 const PROBE_POD = JSON.stringify({
@@ -42,7 +45,7 @@ export async function startWebhook(options: WebhookHarnessOptions = {}): Promise
   const url = `https://127.0.0.1:${port}${WEBHOOK_PATH}`;
   const log = pino({ name: 'webhook', level: process.env['TEST_LOG_LEVEL'] ?? 'warn' }, pino.destination(2));
   const abort = new AbortController();
-  const runnables = webhookRunnables({ client: kubeClient(), namespace, port, host: '127.0.0.1', url, log, certificatePolicy: options.certificatePolicy });
+  const runnables = webhookRunnables({ client: options.client ?? kubeClient(), namespace, port, host: '127.0.0.1', url, log, certificatePolicy: options.certificatePolicy });
   const running = runnables.map((r) => r.start(abort.signal));
   const failed = Promise.race(running.map((p) => p.then(() => { throw new Error('a webhook runnable returned early'); })));
   failed.catch(() => undefined);
