@@ -6,6 +6,7 @@
  *   and the MutatingWebhookConfiguration `clusterdns-injector` in step.
  */
 import { WEBHOOK_CONFIGURATION, WEBHOOK_PATH, WEBHOOK_SERVICE } from '../api/names.ts';
+import { createSecureContext } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { Runnable } from '../controller/runnable.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -73,6 +74,8 @@ export function admissionServerRunnable(options: WebhookOptions): Runnable {
         const current = certificates.list()[0];
         if (!current?.certificatePem || !current.privateKeyPem || current.certificatePem === served) return;
         try {
+          // Refuses a certificate and key that do not make a TLS context, before anyone serves them.
+          createSecureContext({ cert: current.certificatePem, key: current.privateKeyPem });
           server?.setCertificate(current);
           served = current.certificatePem;
           certificateReady.resolve(undefined);
@@ -88,14 +91,13 @@ export function admissionServerRunnable(options: WebhookOptions): Runnable {
       const aborted = new Promise<void>((resolve) => { signal.addEventListener('abort', () => { resolve(); }, { once: true }); });
       await Promise.race([Promise.all([certificateReady.promise, instances.waitForSync(), namespaces.waitForSync()]), aborted]);
       if (!signal.aborted) {
-        const first = certificates.list()[0];
+        const first = certificates.list().find((c) => c.certificatePem === served);
         if (!first) throw new Error('the webhook Secret vanished before the server started');
         server = new AdmissionServer(first, () => ({
           instances: new Map(instances.list().map((i) => [i.name, i])),
           namespace: (name) => lookupNamespace(client, namespaces, name),
           protectedNamespaces: protectedNamespaces(options),
         }), log, metrics);
-        served = first.certificatePem;
         await server.listen(options.host ?? '0.0.0.0', options.port);
         log.info({ port: server.port, path: WEBHOOK_PATH }, 'webhook serving');
         await aborted;
