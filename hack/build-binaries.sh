@@ -11,7 +11,7 @@
 # Kubernetes takes many minutes on a small machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=versions.env
+# shellcheck source=hack/versions.env
 . "$here/versions.env"
 cache=${CLUSTERDNS_CACHE:-$HOME/.cache/clusterdns}
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false -trimpath"

@@ -9,7 +9,7 @@
 # ignored, so the binaries would otherwise run with different defaults than upstream's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=versions.env
+# shellcheck source=hack/versions.env
 . "$here/versions.env"
 v=$KUBERNETES_VERSION
 staging_version="v0.${v#v1.}"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Brings a checkout to the point where `npm start` and `npm test` run, installing only what
 # is missing: the npm dependencies (Node.js 24 itself among them: every npm script runs on
-# node_modules/.bin/node) and the DNS tools the tests and benchmarks use (dig, dnsperf,
-# dnsmasq, from Debian's packages). The control plane binaries are built on first use.
+# node_modules/.bin/node), the DNS tools the tests and benchmarks use (dig, dnsperf, dnsmasq)
+# and shellcheck (the linter of the shell scripts and of the Dockerfile's RUN lines), from
+# Debian's packages. The control plane binaries are built on first use.
 #
 #   hack/setup.sh [--quiet]
 set -euo pipefail
@@ -19,7 +20,7 @@ else
 fi
 
 # command -> Debian package
-declare -A tools=([dig]=dnsutils [dnsperf]=dnsperf [dnsmasq]=dnsmasq-base)
+declare -A tools=([dig]=dnsutils [dnsperf]=dnsperf [dnsmasq]=dnsmasq-base [shellcheck]=shellcheck)
 missing=()
 for tool in "${!tools[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("${tools[$tool]}")
@@ -34,5 +35,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 else
-  say "dig, dnsperf and dnsmasq present"
+  say "dig, dnsperf, dnsmasq and shellcheck present"
 fi

@@ -15,9 +15,11 @@ Run "clusterdns <command> --help" for a command's flags.
 
 const [name, ...args] = process.argv.slice(2);
 const command = name ? commands[name] : undefined;
-if (!command) {
-  process.stderr.write(name && name !== '--help' && name !== '-h' ? `unknown command "${name}"\n\n${usage}` : usage);
-  process.exitCode = name === '--help' || name === '-h' ? 0 : 2;
+if (name === '--help' || name === '-h') {
+  process.stdout.write(usage);
+} else if (!command) {
+  process.stderr.write(name ? `unknown command "${name}"\n\n${usage}` : usage);
+  process.exitCode = 2;
 } else {
   const module = await command.load();
   process.exitCode = await module.run(args);
