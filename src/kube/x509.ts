@@ -36,7 +36,7 @@ export function createCertificateAuthority(commonName: string, notBefore: Date, 
   const spki = key.publicKey.export({ type: 'spki', format: 'der' });
   const keyId = subjectKeyId(spki);
   const extensions = [
-    extension(OID.basicConstraints, true, seq(bool(true), int(Buffer.from([0])))),
+    extension(OID.basicConstraints, true, seq(bool(true), derUnsignedInteger(Buffer.from([0])))),
     extension(OID.keyUsage, true, bitString(KEY_USAGE.digitalSignature, KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign)),
     extension(OID.subjectKeyIdentifier, false, octets(keyId)),
   ];
@@ -102,11 +102,13 @@ function pemKey(key: KeyObject): string {
 
 function tbsCertificate(issuer: Buffer, subject: Buffer, spki: Buffer, notBefore: Date, notAfter: Date, extensions: Buffer[]): Buffer {
   // A random positive 16-byte serial: RFC 5280 asks for uniqueness per CA, not order.
+  // The first byte stays in 0x40..0x7f: positive, and never a zero that would make the
+  // DER integer non-minimal, which Go's x509 parser refuses ("malformed serial number").
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  serial[0] = ((serial[0] ?? 0) & 0x3f) | 0x40;
   return seq(
-    tlv(0xa0, int(Buffer.from([2]))), // version v3
-    int(serial),
+    tlv(0xa0, derUnsignedInteger(Buffer.from([2]))), // version v3
+    derUnsignedInteger(serial),
     seq(oid(OID.ecdsaWithSha256)),
     issuer,
     seq(time(notBefore), time(notAfter)),
@@ -191,9 +193,13 @@ const set = (...items: Buffer[]): Buffer => tlv(0x31, Buffer.concat(items));
 const octets = (bytes: Buffer): Buffer => tlv(0x04, bytes);
 const bool = (value: boolean): Buffer => tlv(0x01, Buffer.from([value ? 0xff : 0]));
 
-function int(bytes: Buffer): Buffer {
-  // DER integers are two's complement: a leading 1 bit needs a zero byte in front.
-  return tlv(0x02, (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/** A DER INTEGER of an unsigned big-endian value, minimally encoded as DER demands. */
+export function derUnsignedInteger(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const magnitude = bytes.subarray(start);
+  // Two's complement: a leading 1 bit needs a zero byte in front to stay positive.
+  return tlv(0x02, (magnitude[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), magnitude]) : magnitude);
 }
 
 function oid(dotted: string): Buffer {

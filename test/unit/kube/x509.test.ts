@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { createCertificateAuthority, issueCertificate } from '../../../src/kube/x509.ts';
+import { createCertificateAuthority, derUnsignedInteger, issueCertificate } from '../../../src/kube/x509.ts';
 
 const notBefore = new Date('2026-01-01T00:00:00Z');
 const notAfter = new Date('2027-01-01T00:00:00Z');
@@ -51,5 +51,23 @@ describe('x509', () => {
     const far = new Date('2051-06-01T12:00:00Z');
     const cert = new X509Certificate(createCertificateAuthority('far', notBefore, far).certificatePem);
     assert.equal(new Date(cert.validTo).toISOString(), far.toISOString());
+  });
+});
+
+describe('DER integers', () => {
+  test('are minimal: leading zero bytes go, a zero byte is added only before a high bit', () => {
+    assert.equal(derUnsignedInteger(Buffer.from([0x00, 0x01])).toString('hex'), '020101');
+    assert.equal(derUnsignedInteger(Buffer.from([0x00, 0x00, 0x80])).toString('hex'), '02020080');
+    assert.equal(derUnsignedInteger(Buffer.from([0x80])).toString('hex'), '02020080');
+    assert.equal(derUnsignedInteger(Buffer.from([0x00])).toString('hex'), '020100');
+  });
+
+  test('certificate serials are positive and minimally encoded, so Go parses them', () => {
+    const ca = createCertificateAuthority('serials', notBefore, notAfter);
+    assert.match(new X509Certificate(ca.certificatePem).serialNumber, /^[4-7][0-9A-F]{31}$/i);
+    for (let i = 0; i < 300; i++) {
+      const leaf = issueCertificate(ca, { commonName: `leaf-${i}`, usages: ['client'], notBefore, notAfter });
+      assert.match(new X509Certificate(leaf.certificatePem).serialNumber, /^[4-7][0-9A-F]{31}$/i);
+    }
   });
 });
