@@ -11,5 +11,6 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  operator: { summary: 'run the ClusterDNS controller and the injection webhook against a cluster', load: () => import('./operator.ts') },
   local: { summary: 'run the whole product on this machine (control plane, operator, resolvers)', load: () => import('./local.ts') },
 };

@@ -149,7 +149,11 @@ function degraded(input: StatusInput): NewCondition {
 
 /** True when two statuses say the same (undefined fields and key order do not matter). */
 export function sameStatus(a: ClusterDNSStatus | undefined, b: ClusterDNSStatus | undefined): boolean {
-  const normal = (s: ClusterDNSStatus | undefined): unknown => (s === undefined ? {} : JSON.parse(JSON.stringify(s)));
+  const normal = (s: ClusterDNSStatus | undefined): unknown => {
+    if (s === undefined) return {};
+    const conditions = [...(s.conditions ?? [])].sort((x, y) => x.type.localeCompare(y.type));
+    return JSON.parse(JSON.stringify({ ...s, conditions }));
+  };
   return isDeepStrictEqual(normal(a), normal(b));
 }
 
