@@ -5,6 +5,8 @@
  * workers start only once every cache has listed.
  */
 import { CLUSTERDNS_PATH, FIELD_MANAGER } from '../api/names.ts';
+import { Backoff } from '../kube/backoff.ts';
+import type { BackoffPolicy } from '../kube/backoff.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
 import type { Store } from '../kube/store.ts';
@@ -40,6 +42,12 @@ export interface ControllerOptions {
   readonly clock?: Clock;
 }
 
+/**
+ * Retry timing of the watches: a few long-lived watches may come back quickly after an
+ * apiserver outage (the shared default waits up to 30 s).
+ */
+const WATCH_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 5000, factor: 2, jitter: 0.2 };
+
 /** Only children the operator manages are watched. */
 const MANAGED_CHILDREN = 'app.kubernetes.io/managed-by=clusterdns-operator';
 
@@ -73,6 +81,7 @@ export class ClusterDNSController implements Runnable {
       versionOf: (cr) => cr.metadata.resourceVersion ?? '',
       onChange: (before, after) => { enqueue(keysOfChange((cr: CachedClusterDNS) => [cr.metadata.name], before, after)); },
       onError: onError('ClusterDNS'),
+      backoff: new Backoff(WATCH_BACKOFF),
     });
     const children = Object.fromEntries(CHILD_KIND_ORDER.map((kind) => [kind, this.childInformer(kind, enqueue, onError(kind))])) as Record<ChildKind, Informer<Child>>;
     const informers = [clusterDNS, ...Object.values(children)];
@@ -108,6 +117,7 @@ export class ClusterDNSController implements Runnable {
       versionOf: (child) => child.resourceVersion,
       onChange: (before, after) => { enqueue(keysOfChange((child: Child) => child.owners, before, after)); },
       onError,
+      backoff: new Backoff(WATCH_BACKOFF),
     });
   }
 
