@@ -61,16 +61,30 @@ export class Informer<T> {
         break;
       }
       case 'restarted': {
-        const previous = new Map(this.store.list().map((o) => [keyOf(o), o]));
+        const changes = relistChanges(this.store.list(), event.objects, keyOf, versionOf);
         this.store.apply(event);
-        for (const object of event.objects) {
-          const before = previous.get(keyOf(object));
-          previous.delete(keyOf(object));
-          if (before === undefined || versionOf(before) !== versionOf(object)) onChange(before, object);
-        }
-        for (const gone of previous.values()) onChange(gone, undefined);
+        for (const [before, after] of changes) onChange(before, after);
         break;
       }
     }
   }
+}
+
+/**
+ * What a relist changed against the previous content, as (before, after) pairs: objects that
+ * appeared, whose resourceVersion moved, or that disappeared. Unchanged objects are left out,
+ * so that a relist after an outage wakes only what changed meanwhile.
+ */
+export function relistChanges<T>(
+  previous: readonly T[], listed: readonly T[], keyOf: (object: T) => string, versionOf: (object: T) => string,
+): Array<[T | undefined, T | undefined]> {
+  const remaining = new Map(previous.map((o) => [keyOf(o), o]));
+  const changes: Array<[T | undefined, T | undefined]> = [];
+  for (const object of listed) {
+    const before = remaining.get(keyOf(object));
+    remaining.delete(keyOf(object));
+    if (before === undefined || versionOf(before) !== versionOf(object)) changes.push([before, object]);
+  }
+  for (const gone of remaining.values()) changes.push([gone, undefined]);
+  return changes;
 }
