@@ -17,7 +17,7 @@ import type { Child, ChildKind } from './children.ts';
 import { systemClock, whenAborted } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { EventRecorder } from './events.ts';
-import { keysOfChange, queueAction, resultLabel } from './handlers.ts';
+import { keysOfChange, queueAction, resultLabel, specOrMetadataChanged } from './handlers.ts';
 import type { ReconcileOutcome } from './handlers.ts';
 import { Informer } from './informer.ts';
 import { CONTROLLER_NAME } from './metrics.ts';
@@ -79,7 +79,9 @@ export class ClusterDNSController implements Runnable {
       shrink: shrinkClusterDNS,
       keyOf: (cr) => cr.metadata.name,
       versionOf: (cr) => cr.metadata.resourceVersion ?? '',
-      onChange: (before, after) => { enqueue(keysOfChange((cr: CachedClusterDNS) => [cr.metadata.name], before, after)); },
+      onChange: (before, after) => {
+        if (specOrMetadataChanged(before?.metadata, after?.metadata)) enqueue(keysOfChange((cr: CachedClusterDNS) => [cr.metadata.name], before, after));
+      },
       onError: onError('ClusterDNS'),
       backoff: new Backoff(WATCH_BACKOFF),
     });

@@ -1,7 +1,8 @@
 /**
  * Kubernetes Events about the objects the operator manages (`kubectl describe cdns NAME`
- * shows them). Recording is best effort: a failure is logged, never allowed to fail a
- * reconcile.
+ * shows them). As client-go's recorder, recording never blocks the caller: events are sent
+ * in the background, a few at a time, from a bounded buffer; a failure is logged, and when
+ * the buffer is full new events are dropped rather than slowing reconciles down.
  */
 import { randomBytes } from 'node:crypto';
 import type { KubeClient } from '../kube/client.ts';
@@ -21,6 +22,9 @@ export type EventType = 'Normal' | 'Warning';
 
 /** The apiserver keeps at most this much of a message. */
 const MAX_MESSAGE = 1024;
+/** client-go's recorder buffers 1000 events. */
+const MAX_PENDING = 1000;
+const CONCURRENT_SENDS = 4;
 
 export interface EventRecorderOptions {
   readonly client: KubeClient;
@@ -36,13 +40,20 @@ export interface EventRecorderOptions {
 
 export class EventRecorder {
   private readonly options: EventRecorderOptions;
+  private readonly pending: Array<{ readonly namespace: string; readonly event: object; readonly reason: string }> = [];
+  private sending = 0;
 
   constructor(options: EventRecorderOptions) {
     this.options = options;
   }
 
-  async record(subject: EventSubject, type: EventType, reason: string, message: string): Promise<void> {
-    const { client, component, instance, clock, log, onWrite } = this.options;
+  /** Queues an event; returns at once. */
+  record(subject: EventSubject, type: EventType, reason: string, message: string): void {
+    const { component, instance, clock, log } = this.options;
+    if (this.pending.length >= MAX_PENDING) {
+      log.warn({ reason, object: subject.name }, 'event buffer full; dropping an event');
+      return;
+    }
     // Events about cluster-scoped objects must live in "default" (apiserver validation).
     const namespace = subject.namespace ?? 'default';
     const now = new Date(clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -64,11 +75,34 @@ export class EventRecorder {
       lastTimestamp: now,
       count: 1,
     };
+    this.pending.push({ namespace, event, reason });
+    this.pump();
+  }
+
+  /** Events queued or being sent. */
+  get backlog(): number {
+    return this.pending.length + this.sending;
+  }
+
+  private pump(): void {
+    while (this.sending < CONCURRENT_SENDS) {
+      const next = this.pending.shift();
+      if (!next) return;
+      this.sending++;
+      void this.send(next.namespace, next.event, next.reason).finally(() => {
+        this.sending--;
+        this.pump();
+      });
+    }
+  }
+
+  private async send(namespace: string, event: object, reason: string): Promise<void> {
+    const { client, log, onWrite } = this.options;
     try {
       onWrite?.();
       await client.request('POST', `/api/v1/namespaces/${namespace}/events`, { body: event });
     } catch (error) {
-      log.warn({ err: error, reason, object: subject.name }, 'could not record an event');
+      log.warn({ err: error instanceof Error ? error.message : String(error), reason }, 'could not record an event');
     }
   }
 }

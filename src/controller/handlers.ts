@@ -19,6 +19,33 @@ export function keysOfChange<T>(map: KeyMapper<T>, before: T | undefined, after:
   return [...keys];
 }
 
+/** The parts of an object whose change asks for a reconcile. */
+export interface ObjectMeta {
+  readonly generation?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly deletionTimestamp?: string;
+}
+
+/**
+ * Whether an update of a ClusterDNS asks for a reconcile: not when only its status changed
+ * (which is what the operator's own status writes do), as controller-runtime's
+ * GenerationChangedPredicate combined with label and annotation changes. Adds and deletes
+ * always do.
+ */
+export function specOrMetadataChanged(before: ObjectMeta | undefined, after: ObjectMeta | undefined): boolean {
+  if (!before || !after) return true;
+  return before.generation !== after.generation
+    || before.deletionTimestamp !== after.deletionTimestamp
+    || !sameMap(before.labels, after.labels)
+    || !sameMap(before.annotations, after.annotations);
+}
+
+function sameMap(a: Readonly<Record<string, string>> = {}, b: Readonly<Record<string, string>> = {}): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
 export interface OwnerReference {
   readonly apiVersion?: string;
   readonly kind?: string;

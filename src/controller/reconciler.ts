@@ -95,17 +95,21 @@ export class Reconciler {
     const failures: ApplyFailure[] = [];
     const observed = new Map<ChildKind, Child>();
     const desired = render(cr, this.options.config);
-    for (const manifest of desired) {
+    const applyOne = async (manifest: Manifest): Promise<void> => {
       try {
         observed.set(manifest.kind, await this.ensure(manifest, cached));
       } catch (error) {
         if (!isRefusal(error)) throw error;
+        const message = apiserverMessage(error);
         failures.push({
-          kind: manifest.kind, name: manifest.metadata.name, message: apiserverMessage(error),
-          reason: manifest.kind === 'Service' && /clusterIP/i.test(apiserverMessage(error)) ? 'ClusterIPUnavailable' : 'ApplyFailed',
+          kind: manifest.kind, name: manifest.metadata.name, message,
+          reason: manifest.kind === 'Service' && /clusterIP/i.test(message) ? 'ClusterIPUnavailable' : 'ApplyFailed',
         });
       }
-    }
+    };
+    // The config first, so that new pods find it; the other children do not depend on each other.
+    for (const manifest of desired.filter((m) => m.kind === 'ConfigMap')) await applyOne(manifest);
+    await Promise.all(desired.filter((m) => m.kind !== 'ConfigMap').map(applyOne));
     await this.prune(cr, cached, new Set(desired.map((m) => m.kind)));
     const service = observed.get('Service') ?? this.cachedChild('Service', name);
     const deployment = (observed.get('Deployment') ?? this.cachedChild('Deployment', name))?.deployment;
@@ -135,7 +139,7 @@ export class Reconciler {
     if (live && isUpToDate(record, desiredHash, live, manifest)) return live;
     if (live && mustRecreate(manifest, live)) {
       await applier.delete(live.kind, live.namespace, live.name, live.uid);
-      await this.event(owner, 'Normal', 'Recreated', `deleted Service ${live.namespace}/${live.name} to move it from ${live.clusterIP ?? ''} to the requested clusterIP`);
+      this.event(owner, 'Normal', 'Recreated', `deleted Service ${live.namespace}/${live.name} to move it from ${live.clusterIP ?? ''} to the requested clusterIP`);
     }
     const result = await applier.apply(manifest);
     this.applied.set(key, {
@@ -144,10 +148,10 @@ export class Reconciler {
     });
     const what = `${manifest.kind} ${result.namespace}/${result.name}`;
     if (!live) {
-      await this.event(owner, 'Normal', record ? 'Restored' : 'Created', record ? `put back ${what}, which had been deleted or had lost its labels` : `created ${what}`);
+      this.event(owner, 'Normal', record ? 'Restored' : 'Created', record ? `put back ${what}, which had been deleted or had lost its labels` : `created ${what}`);
     } else if (changed(live, result)) {
       const byHand = record?.hash === desiredHash;
-      await this.event(owner, 'Normal', byHand ? 'Restored' : 'Updated', byHand ? `put back ${what}, which had been changed` : `updated ${what}`);
+      this.event(owner, 'Normal', byHand ? 'Restored' : 'Updated', byHand ? `put back ${what}, which had been changed` : `updated ${what}`);
     }
     return result;
   }
@@ -160,7 +164,7 @@ export class Reconciler {
       if (!stale?.owners.includes(cr.metadata.name)) continue;
       await this.options.applier.delete(kind, stale.namespace, stale.name, stale.uid);
       this.applied.delete(childKey(kind, stale.namespace, stale.name));
-      await this.event(owner, 'Normal', 'Deleted', `deleted ${kind} ${stale.namespace}/${stale.name}, which spec.replicas no longer needs`);
+      this.event(owner, 'Normal', 'Deleted', `deleted ${kind} ${stale.namespace}/${stale.name}, which spec.replicas no longer needs`);
     }
   }
 
@@ -186,7 +190,7 @@ export class Reconciler {
       if (error instanceof KubeApiError && error.status === 404) return;
       throw error;
     }
-    for (const event of statusEvents(previous, status)) await this.event(cached, event.type, event.reason, event.message);
+    for (const event of statusEvents(previous, status)) this.event(cached, event.type, event.reason, event.message);
   }
 
   /** What the caches say about the children, for a ClusterDNS whose spec cannot be rendered. */
@@ -196,9 +200,9 @@ export class Reconciler {
     return { ...(clusterIP === undefined ? {} : { serviceClusterIP: clusterIP }), ...(deployment ? { deployment } : {}) };
   }
 
-  private event(owner: CachedClusterDNS, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  private event(owner: CachedClusterDNS, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const subject: EventSubject = { apiVersion: API_VERSION, kind: KIND, name: owner.metadata.name, uid: owner.metadata.uid ?? '' };
-    return this.options.recorder.record(subject, type, reason, message);
+    this.options.recorder.record(subject, type, reason, message);
   }
 
   private forgetOwner(name: string): void {

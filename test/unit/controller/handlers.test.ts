@@ -1,7 +1,7 @@
 /** Event-to-key mapping and the queue's response to a reconcile's outcome. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { controllingClusterDNS, keysOfChange, queueAction, resultLabel, TerminalError } from '../../../src/controller/handlers.ts';
+import { controllingClusterDNS, keysOfChange, queueAction, resultLabel, specOrMetadataChanged, TerminalError } from '../../../src/controller/handlers.ts';
 import type { OwnerReference } from '../../../src/controller/handlers.ts';
 
 const owner = (name: string, extra: Partial<OwnerReference> = {}): OwnerReference =>
@@ -27,6 +27,20 @@ describe('the keys of a change', () => {
     assert.deepEqual(keysOfChange(byOwner, { owner: 'a' }, { owner: 'b' }), ['a', 'b']);
     assert.deepEqual(keysOfChange(byOwner, { owner: 'a' }, { owner: 'a' }), ['a']);
   });
+});
+
+describe('which ClusterDNS updates wake reconcile', () => {
+  const meta = { generation: 2, labels: { a: '1' }, annotations: { n: 'x' } };
+  const rows: Array<[string, object | undefined, object | undefined, boolean]> = [
+    ['a status-only update (the operator\'s own status write) does not', meta, { ...meta }, false],
+    ['a spec change (new generation) does', meta, { ...meta, generation: 3 }, true],
+    ['a label change does', meta, { ...meta, labels: { a: '2' } }, true],
+    ['a new annotation does', meta, { ...meta, annotations: { n: 'x', m: 'y' } }, true],
+    ['a deletion that starts does', meta, { ...meta, deletionTimestamp: '2026-01-01T00:00:00Z' }, true],
+    ['an add does', undefined, meta, true],
+    ['a delete does', meta, undefined, true],
+  ];
+  for (const [title, before, after, expected] of rows) test(title, () => { assert.equal(specOrMetadataChanged(before, after), expected); });
 });
 
 describe('what the queue does with an outcome', () => {
