@@ -8,7 +8,6 @@
  * without the webhook. Usage: `npm run bench:webhook [-- --rounds N --pods N]`.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CLUSTERDNS_PATH } from '../src/api/names.ts';
@@ -40,9 +39,7 @@ async function main(): Promise<void> {
   const client = new KubeClient(loadKubeConfig(plane.kubeconfigPath));
   let server: ReturnType<typeof spawn> | undefined;
   try {
-    // The real CRD once the tree has it, else the test-only stand-in.
-    const realCrd = new URL('../crds/clusterdns.io_clusterdnses.yaml', import.meta.url).pathname;
-    const crd = existsSync(realCrd) ? realCrd : new URL('../test/support/clusterdns-crd.test-only.yaml', import.meta.url).pathname;
+    const crd = new URL('../crds/clusterdns.io_clusterdnses.yaml', import.meta.url).pathname;
     await sh(plane.binaries.kubectl, ['--kubeconfig', plane.kubeconfigPath, 'apply', '--server-side', '-f', crd]);
     await waitUntil(async () => { await client.request('GET', CLUSTERDNS_PATH); });
     const created = await client.request<{ metadata: { resourceVersion: string } }>('POST', CLUSTERDNS_PATH, { body: { apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'bench' }, spec: { version: '0.1.0' } } });

@@ -10,10 +10,22 @@ import { labelSelectorSchema } from './selectors.ts';
 
 /** RFC 1123 label (a Kubernetes object name such as a ClusterDNS name). */
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/**
+ * RFC 1035 label: an RFC 1123 label that starts with a letter. A ClusterDNS name is one,
+ * because it names the instance's Service, and Service names must be.
+ */
+export const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** RFC 1123 subdomain (a cluster domain, a stub domain). */
 export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** An OCI image tag. */
 export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/**
+ * A resolver version: an image tag that is also a label value (the pods'
+ * `app.kubernetes.io/version`), so at most 63 characters that start and end alphanumeric.
+ */
+export const RELEASE_VERSION = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
+/** A Kubernetes resource quantity such as `100m`, `70Mi` or `1.5`. */
+export const QUANTITY = /^[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 
 export const ipSchema = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' });
 export const podsModeSchema = z.enum(['disabled', 'insecure', 'verified']);
@@ -21,36 +33,64 @@ export type PodsMode = z.infer<typeof podsModeSchema>;
 
 const domainSchema = z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain (lower case, dots between labels)');
 
-export const upstreamSchema = z.object({
+/** A map with at most `max` entries (the CRD's maxProperties). */
+function boundedRecord<V extends z.ZodType>(key: z.ZodType<string>, value: V, max: number) {
+  return z.record(key, value).refine((map) => Object.keys(map).length <= max, `must have at most ${max} entries`);
+}
+
+export const upstreamSchema = z.strictObject({
   nameservers: z.array(ipSchema).max(3).default([]),
   cacheSeconds: z.number().int().min(0).max(3600).default(30),
 });
 
-export const injectionSchema = z.object({
+export const injectionSchema = z.strictObject({
   namespaceSelector: labelSelectorSchema.optional(),
   podSelector: labelSelectorSchema.optional(),
   percent: z.number().int().min(0).max(100).default(100),
 });
 
+const quantitySchema = z.union([z.number().int(), z.string().regex(QUANTITY, 'must be a quantity such as 100m or 70Mi')]);
+const quantitiesSchema = boundedRecord(z.string(), quantitySchema, 16);
+
+/** core/v1 ResourceRequirements, without dynamic resource claims. */
+export const resourcesSchema = z.strictObject({
+  limits: quantitiesSchema.optional(),
+  requests: quantitiesSchema.optional(),
+});
+
+/** core/v1 Toleration. */
+export const tolerationSchema = z.strictObject({
+  key: z.string().max(317).optional(),
+  operator: z.enum(['', 'Exists', 'Equal']).optional(),
+  value: z.string().max(63).optional(),
+  effect: z.enum(['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.number().int().optional(),
+});
+
 /** Free-form Kubernetes structures passed through to the resolver pods unchanged. */
 const passthrough = z.record(z.string(), z.unknown());
 
-export const clusterDNSSpecSchema = z.object({
-  version: z.string().regex(IMAGE_TAG, 'must be an image tag such as 0.1.0'),
+/**
+ * Unknown fields are refused, as kubectl's default strict field validation refuses them:
+ * a misspelt field is an error, not a silent default.
+ */
+export const clusterDNSSpecSchema = z.strictObject({
+  version: z.string().regex(RELEASE_VERSION, 'must be an image tag that is a label value, such as 0.1.0'),
   image: z.string().max(512).optional(),
-  clusterIP: ipSchema.optional(),
+  /** Empty or absent: Kubernetes allocates one. */
+  clusterIP: z.union([z.literal(''), ipSchema], { error: 'must be an IPv4 or IPv6 address, or empty to let Kubernetes allocate one' }).optional(),
   replicas: z.number().int().min(0).max(100).default(2),
   clusterDomain: domainSchema.default('cluster.local'),
   ttl: z.number().int().min(0).max(3600).default(30),
   pods: podsModeSchema.default('insecure'),
   upstream: upstreamSchema.default({ nameservers: [], cacheSeconds: 30 }),
-  stubDomains: z.record(domainSchema, z.array(ipSchema).min(1).max(3)).default({}),
+  stubDomains: boundedRecord(domainSchema, z.array(ipSchema).min(1).max(3), 32).default({}),
   injection: injectionSchema.default({ percent: 100 }),
-  resources: passthrough.optional(),
-  nodeSelector: z.record(z.string(), z.string()).optional(),
-  tolerations: z.array(passthrough).optional(),
+  resources: resourcesSchema.optional(),
+  nodeSelector: boundedRecord(z.string(), z.string().max(63), 64).optional(),
+  tolerations: z.array(tolerationSchema).max(64).optional(),
   affinity: passthrough.optional(),
-  priorityClassName: z.string().max(253).optional(),
+  priorityClassName: z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain').optional(),
 });
 
 export const conditionSchema = z.object({
@@ -76,7 +116,7 @@ export const clusterDNSSchema = z.object({
   apiVersion: z.literal('clusterdns.io/v1alpha1'),
   kind: z.literal('ClusterDNS'),
   metadata: z.object({
-    name: z.string().max(63).regex(DNS1123_LABEL, 'must be a DNS-1123 label'),
+    name: z.string().max(63).regex(DNS1035_LABEL, 'must be a DNS-1035 label (lower case letters, digits and \'-\', starting with a letter)'),
     uid: z.string().optional(),
     generation: z.number().int().optional(),
     resourceVersion: z.string().optional(),

@@ -1,15 +1,19 @@
 /** metav1.LabelSelector: its zod schema and its matching rule. */
 import { z } from 'zod';
 
-export const labelSelectorRequirementSchema = z.object({
-  key: z.string().min(1),
+/** As Kubernetes validates it: In and NotIn need values, Exists and DoesNotExist take none. */
+export const labelSelectorRequirementSchema = z.strictObject({
+  key: z.string().min(1).max(317),
   operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-  values: z.array(z.string()).optional(),
-});
+  values: z.array(z.string().max(63)).max(64).optional(),
+}).refine(
+  ({ operator, values = [] }) => (operator === 'In' || operator === 'NotIn' ? values.length > 0 : values.length === 0),
+  'values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist',
+);
 
-export const labelSelectorSchema = z.object({
-  matchLabels: z.record(z.string(), z.string()).optional(),
-  matchExpressions: z.array(labelSelectorRequirementSchema).optional(),
+export const labelSelectorSchema = z.strictObject({
+  matchLabels: z.record(z.string(), z.string().max(63)).refine((labels) => Object.keys(labels).length <= 64, 'must have at most 64 entries').optional(),
+  matchExpressions: z.array(labelSelectorRequirementSchema).max(64).optional(),
 });
 
 export type LabelSelector = z.infer<typeof labelSelectorSchema>;

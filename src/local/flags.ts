@@ -110,6 +110,10 @@ export function kwokArgs(ports: Ports, kubeconfig: string, stagesFile: string, p
     '--manage-all-nodes=false',
     '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
     `--cidr=${podCidr}`,
+    // The node-heartbeat-with-lease stage updates node status only every ~10 minutes and
+    // relies on KWOK renewing each node's Lease; without leases the node-lifecycle
+    // controller marks the nodes NotReady after its grace period, and every pod unready.
+    '--node-lease-duration-seconds=40',
     '--node-ip=127.0.0.1',
     `--server-address=127.0.0.1:${ports.kwok}`,
   ];

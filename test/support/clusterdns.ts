@@ -2,20 +2,15 @@
  * ClusterDNS objects for tests that run without the operator: the CRD, and objects created
  * with the status the operator would have written (through the status subresource).
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTERDNS_PATH } from '../../src/api/names.ts';
 import { KubeApiError } from '../../src/kube/client.ts';
 import { repositoryRoot } from '../../src/local/repo.ts';
 import { eventually, kubeClient, kubectlOk } from './cluster.ts';
 
-/**
- * Installs the ClusterDNS CRD: the real one from crds/ when the tree has it, else the
- * test-only stand-in next to this file. Waits until it is served.
- */
+/** Installs the ClusterDNS CRD from crds/ and waits until it is served. */
 export async function installClusterDnsCrd(): Promise<void> {
-  const real = join(repositoryRoot(), 'crds', 'clusterdns.io_clusterdnses.yaml');
-  const file = existsSync(real) ? real : join(import.meta.dirname, 'clusterdns-crd.test-only.yaml');
+  const file = join(repositoryRoot(), 'crds', 'clusterdns.io_clusterdnses.yaml');
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', file]);
   await eventually(async () => { await kubeClient().request('GET', CLUSTERDNS_PATH); }, { timeoutMs: 30_000, what: 'the ClusterDNS API' });
 }

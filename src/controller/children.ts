@@ -1,0 +1,136 @@
+/**
+ * The kinds of object a ClusterDNS owns, where they live in the API, and what the operator
+ * keeps of each when it arrives from a watch (shrunk: only what reconcile and status read).
+ */
+import { controllingClusterDNS } from './handlers.ts';
+import type { OwnerReference } from './handlers.ts';
+import type { RawObject } from '../kube/watcher.ts';
+
+export const CHILD_KINDS = {
+  ConfigMap: { apiVersion: 'v1', resource: 'configmaps', prefix: '/api/v1' },
+  Service: { apiVersion: 'v1', resource: 'services', prefix: '/api/v1' },
+  Deployment: { apiVersion: 'apps/v1', resource: 'deployments', prefix: '/apis/apps/v1' },
+  PodDisruptionBudget: { apiVersion: 'policy/v1', resource: 'poddisruptionbudgets', prefix: '/apis/policy/v1' },
+} as const;
+
+export type ChildKind = keyof typeof CHILD_KINDS;
+
+/** The order children are applied in: the config before the pods that mount it. */
+export const CHILD_KIND_ORDER: readonly ChildKind[] = ['ConfigMap', 'Service', 'Deployment', 'PodDisruptionBudget'];
+
+/** The collection path of a kind in a namespace. */
+export function childCollection(kind: ChildKind, namespace: string): string {
+  const { prefix, resource } = CHILD_KINDS[kind];
+  return `${prefix}/namespaces/${namespace}/${resource}`;
+}
+
+export function childPath(kind: ChildKind, namespace: string, name: string): string {
+  return `${childCollection(kind, namespace)}/${name}`;
+}
+
+/** A Deployment's condition (Available, Progressing, ReplicaFailure). */
+export interface DeploymentCondition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+/** What status needs of a Deployment. */
+export interface DeploymentState {
+  readonly generation: number;
+  readonly observedGeneration: number;
+  readonly wantedReplicas: number;
+  /** The app.kubernetes.io/version label of the pod template. */
+  readonly templateVersion?: string;
+  readonly replicas: number;
+  readonly updatedReplicas: number;
+  readonly readyReplicas: number;
+  readonly availableReplicas: number;
+  readonly conditions: readonly DeploymentCondition[];
+}
+
+/** A child as the operator keeps it. */
+export interface Child {
+  readonly kind: ChildKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly generation?: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  /** Names of the ClusterDNS objects that control it. */
+  readonly owners: readonly string[];
+  /** Service only: its clusterIP ("" until allocated). */
+  readonly clusterIP?: string;
+  /** Deployment only. */
+  readonly deployment?: DeploymentState;
+}
+
+/** The cache key of a child: `Kind/namespace/name`. */
+export function childKey(kind: ChildKind, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+interface RawMetadata {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
+interface RawDeployment {
+  spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string> } } };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    conditions?: DeploymentCondition[];
+  };
+}
+
+/** The shrink function of a kind's watch. */
+export function shrinkChild(kind: ChildKind): (raw: RawObject) => Child {
+  return (raw) => {
+    const metadata = (raw.metadata ?? {}) as RawMetadata;
+    const base = {
+      kind,
+      namespace: metadata.namespace ?? '',
+      name: metadata.name ?? '',
+      uid: metadata.uid ?? '',
+      resourceVersion: metadata.resourceVersion ?? '',
+      labels: metadata.labels ?? {},
+      annotations: metadata.annotations ?? {},
+      owners: controllingClusterDNS(metadata.ownerReferences),
+      ...(metadata.generation === undefined ? {} : { generation: metadata.generation }),
+    };
+    if (kind === 'Service') return { ...base, clusterIP: (raw['spec'] as { clusterIP?: string } | undefined)?.clusterIP ?? '' };
+    if (kind === 'Deployment') return { ...base, deployment: deploymentState(raw as RawDeployment, metadata.generation ?? 0) };
+    return base;
+  };
+}
+
+function deploymentState(raw: RawDeployment, generation: number): DeploymentState {
+  const status = raw.status ?? {};
+  const templateVersion = raw.spec?.template?.metadata?.labels?.['app.kubernetes.io/version'];
+  return {
+    generation,
+    observedGeneration: status.observedGeneration ?? 0,
+    wantedReplicas: raw.spec?.replicas ?? 1,
+    ...(templateVersion === undefined ? {} : { templateVersion }),
+    replicas: status.replicas ?? 0,
+    updatedReplicas: status.updatedReplicas ?? 0,
+    readyReplicas: status.readyReplicas ?? 0,
+    availableReplicas: status.availableReplicas ?? 0,
+    conditions: (status.conditions ?? []).map(({ type, status: s, reason, message }) => ({
+      type, status: s, ...(reason === undefined ? {} : { reason }), ...(message === undefined ? {} : { message }),
+    })),
+  };
+}

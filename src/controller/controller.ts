@@ -1,0 +1,180 @@
+/**
+ * The ClusterDNS controller as a Runnable (leader only): informers on ClusterDNS and on the
+ * children in the operator's namespace feed a keyed work queue; workers run reconcile and
+ * one function turns its outcome into queue calls. Nothing starts before `start()`, and
+ * workers start only once every cache has listed.
+ */
+import { CLUSTERDNS_PATH, FIELD_MANAGER } from '../api/names.ts';
+import { Backoff } from '../kube/backoff.ts';
+import type { BackoffPolicy } from '../kube/backoff.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { Logger } from '../kube/log.ts';
+import type { Store } from '../kube/store.ts';
+import type { RawObject } from '../kube/watcher.ts';
+import { Applier } from './apply.ts';
+import { CHILD_KIND_ORDER, childCollection, childKey, shrinkChild } from './children.ts';
+import type { Child, ChildKind } from './children.ts';
+import { systemClock, whenAborted } from './clock.ts';
+import type { Clock } from './clock.ts';
+import { EventRecorder } from './events.ts';
+import { keysOfChange, queueAction, resultLabel, specOrMetadataChanged } from './handlers.ts';
+import type { ReconcileOutcome } from './handlers.ts';
+import { Informer } from './informer.ts';
+import { CONTROLLER_NAME } from './metrics.ts';
+import type { OperatorMetrics } from './metrics.ts';
+import { WorkQueue } from './queue.ts';
+import { Reconciler } from './reconciler.ts';
+import type { CachedClusterDNS } from './reconciler.ts';
+import type { RenderConfig } from './render.ts';
+import type { Runnable } from './runnable.ts';
+
+export interface ControllerOptions {
+  readonly client: KubeClient;
+  readonly render: RenderConfig;
+  /** Label selector on ClusterDNS objects: only those that match are reconciled ("" = all). */
+  readonly selector?: string;
+  /** Who records events (reportingInstance). */
+  readonly identity: string;
+  readonly metrics: OperatorMetrics;
+  readonly log: Logger;
+  /** Reconciles that may run at once (different keys; one key never runs twice at once). */
+  readonly workers?: number;
+  readonly clock?: Clock;
+}
+
+/**
+ * Retry timing of the watches: a few long-lived watches may come back quickly after an
+ * apiserver outage (the shared default waits up to 30 s).
+ */
+const WATCH_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 5000, factor: 2, jitter: 0.2 };
+
+/** Only children the operator manages are watched. */
+const MANAGED_CHILDREN = 'app.kubernetes.io/managed-by=clusterdns-operator';
+
+export class ClusterDNSController implements Runnable {
+  readonly name = 'clusterdns-controller';
+  readonly needLeaderElection = true;
+  private readonly options: ControllerOptions;
+  private cachesSynced = false;
+
+  constructor(options: ControllerOptions) {
+    this.options = options;
+  }
+
+  /** True once every cache has listed (for readiness). */
+  get synced(): boolean {
+    return this.cachesSynced;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const { client, metrics, log, workers = 4, clock = systemClock } = this.options;
+    // The observer's callbacks run only after construction, when `queue` is set.
+    const queue: WorkQueue = new WorkQueue({ clock, observer: metrics.observeQueue(() => queue.length, () => queue.longestRunningMs()) });
+    const enqueue = (keys: readonly string[]): void => { for (const key of keys) queue.add(key); };
+    const onError = (what: string) => (error: Error): void => { log.warn({ err: error.message }, `watch of ${what} failed; retrying`); };
+
+    const clusterDNS = new Informer<CachedClusterDNS>({
+      client,
+      resource: { path: CLUSTERDNS_PATH, ...(this.options.selector ? { labelSelector: this.options.selector } : {}) },
+      shrink: shrinkClusterDNS,
+      keyOf: (cr) => cr.metadata.name,
+      versionOf: (cr) => cr.metadata.resourceVersion ?? '',
+      onChange: (before, after) => {
+        if (specOrMetadataChanged(before?.metadata, after?.metadata)) enqueue(keysOfChange((cr: CachedClusterDNS) => [cr.metadata.name], before, after));
+      },
+      onError: onError('ClusterDNS'),
+      backoff: new Backoff(WATCH_BACKOFF),
+    });
+    const children = Object.fromEntries(CHILD_KIND_ORDER.map((kind) => [kind, this.childInformer(kind, enqueue, onError(kind))])) as Record<ChildKind, Informer<Child>>;
+    const informers = [clusterDNS, ...Object.values(children)];
+
+    const stop = new AbortController();
+    const onAbort = (): void => { stop.abort(); };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const watching = informers.map((informer) => informer.run(stop.signal));
+    try {
+      await Promise.race([Promise.all(informers.map((i) => i.store.waitForSync())), whenAborted(stop.signal)]);
+      if (stop.signal.aborted) return;
+      this.cachesSynced = true;
+      log.info({ clusterDNS: clusterDNS.store.list().length }, 'caches synced; starting workers');
+      const reconciler = this.reconciler(clusterDNS.store, Object.fromEntries(
+        Object.entries(children).map(([kind, informer]) => [kind, informer.store]),
+      ) as Record<ChildKind, Store<Child>>, clock);
+      await Promise.all(Array.from({ length: workers }, () => this.work(queue, reconciler, stop.signal)));
+    } finally {
+      queue.shutDown();
+      stop.abort();
+      signal.removeEventListener('abort', onAbort);
+      await Promise.all(watching);
+      this.cachesSynced = false;
+    }
+  }
+
+  private childInformer(kind: ChildKind, enqueue: (keys: readonly string[]) => void, onError: (error: Error) => void): Informer<Child> {
+    return new Informer<Child>({
+      client: this.options.client,
+      resource: { path: childCollection(kind, this.options.render.namespace), labelSelector: MANAGED_CHILDREN },
+      shrink: shrinkChild(kind),
+      keyOf: (child) => childKey(child.kind, child.namespace, child.name),
+      versionOf: (child) => child.resourceVersion,
+      onChange: (before, after) => { enqueue(keysOfChange((child: Child) => child.owners, before, after)); },
+      onError,
+      backoff: new Backoff(WATCH_BACKOFF),
+    });
+  }
+
+  private reconciler(clusterDNS: Store<CachedClusterDNS>, children: Record<ChildKind, Store<Child>>, clock: Clock): Reconciler {
+    const { client, metrics, log, identity } = this.options;
+    const countWrite = (verb: string, resource: string): void => { metrics.writes.inc({ verb, resource }); };
+    return new Reconciler({
+      client,
+      applier: new Applier(client, FIELD_MANAGER, countWrite),
+      recorder: new EventRecorder({ client, component: FIELD_MANAGER, instance: identity, clock, log, onWrite: () => { countWrite('create', 'Event'); } }),
+      clusterDNS,
+      children,
+      config: this.options.render,
+      clock,
+      log,
+      onStatusWrite: () => { countWrite('apply', 'ClusterDNS/status'); },
+    });
+  }
+
+  /** One worker: take a key, reconcile it, turn the outcome into queue calls, repeat. */
+  private async work(queue: WorkQueue, reconciler: Reconciler, signal: AbortSignal): Promise<void> {
+    const { metrics, log, clock = systemClock } = this.options;
+    const labels = { controller: CONTROLLER_NAME };
+    for (;;) {
+      const key = await queue.get(signal);
+      if (key === undefined) return;
+      metrics.activeWorkers.inc(labels);
+      const began = clock.now();
+      let outcome: ReconcileOutcome;
+      try {
+        outcome = { kind: 'success', ...(await reconciler.reconcile(key)) };
+      } catch (error) {
+        outcome = { kind: 'error', error: error instanceof Error ? error : new Error(String(error)) };
+      }
+      metrics.activeWorkers.dec(labels);
+      metrics.reconcileTime.observe(labels, (clock.now() - began) / 1000);
+      metrics.reconcileTotal.inc({ ...labels, result: resultLabel(outcome) });
+      const action = queueAction(outcome);
+      if (outcome.kind === 'error') {
+        metrics.reconcileErrors.inc(labels);
+        if (action.action === 'forget') metrics.terminalReconcileErrors.inc(labels);
+        log.warn({ clusterDNS: key, err: outcome.error.message, retries: queue.retries(key) }, 'reconcile failed');
+      }
+      switch (action.action) {
+        case 'forget': queue.forget(key); break;
+        case 'requeueAfter': queue.forget(key); queue.addAfter(key, action.ms); break;
+        case 'retry': queue.addRateLimited(key); break;
+      }
+      queue.done(key);
+    }
+  }
+}
+
+/** Keeps a ClusterDNS without its managedFields (the largest part, and never read). */
+export function shrinkClusterDNS(raw: RawObject): CachedClusterDNS {
+  const { managedFields: _managed, ...metadata } = (raw.metadata ?? {}) as CachedClusterDNS['metadata'] & { managedFields?: unknown };
+  return { metadata, spec: raw['spec'], status: raw['status'] };
+}

@@ -1,0 +1,196 @@
+/**
+ * The children a ClusterDNS should have: a pure, deterministic function of the resource and
+ * the operator's configuration. The same input gives byte-identical output, so that a hash
+ * of it says whether anything must be applied.
+ */
+import { createHash } from 'node:crypto';
+import type { ClusterDNS } from '../api/clusterdns.ts';
+import {
+  API_VERSION, childLabels, KIND, RESOLVER_CONFIG_DIR, RESOLVER_CONFIG_KEY, RESOLVER_PORTS, RESOLVER_SERVICE_ACCOUNT,
+} from '../api/names.ts';
+import { resolverConfigFor } from '../api/resolver-config.ts';
+import { CHILD_KINDS } from './children.ts';
+import type { ChildKind } from './children.ts';
+
+export interface RenderConfig {
+  /** Where the children live (the operator's namespace). */
+  readonly namespace: string;
+  /** Resolver images are `<imageRepository>:<spec.version>` unless spec.image is set. */
+  readonly imageRepository: string;
+}
+
+/** A child as it is sent to the apiserver (server-side apply). */
+export interface Manifest {
+  readonly apiVersion: string;
+  readonly kind: ChildKind;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+    readonly ownerReferences: readonly object[];
+  };
+  readonly [field: string]: unknown;
+}
+
+/** Pod template annotation: a hash of the resolver config, so that a config change rolls the pods. */
+export const CONFIG_HASH_ANNOTATION = 'clusterdns.io/config-hash';
+/** The resolver's container; tests and tools look it up by this name. */
+export const RESOLVER_CONTAINER = 'resolver';
+export const DEFAULT_PRIORITY_CLASS = 'system-cluster-critical';
+/** kubeadm's CoreDNS resources. */
+export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '70Mi' }, limits: { memory: '170Mi' } };
+/** The uid and gid the resolver runs as (any non-root id; 65532 is distroless' "nonroot"). */
+const NONROOT = 65532;
+/** After the lameduck: time for in-flight queries and the process to exit. */
+const SHUTDOWN_MARGIN_SECONDS = 25;
+
+/** The labels that select an instance's pods (stable across versions: a selector is immutable). */
+export function selectorLabels(name: string): Record<string, string> {
+  const { 'app.kubernetes.io/version': _version, 'app.kubernetes.io/managed-by': _manager, ...selector } = childLabels(name, '');
+  return selector;
+}
+
+/** The image the pods of `cr` run. */
+export function imageOf(cr: ClusterDNS, imageRepository: string): string {
+  return cr.spec.image || `${imageRepository}:${cr.spec.version}`;
+}
+
+/** ConfigMap, Service, Deployment and, with more than one replica, a PodDisruptionBudget. */
+export function render(cr: ClusterDNS, config: RenderConfig): Manifest[] {
+  const resolverConfig = resolverConfigFor(cr.spec);
+  const configJson = JSON.stringify(resolverConfig);
+  const children = [
+    configMap(cr, config, configJson),
+    service(cr, config),
+    deployment(cr, config, hash(configJson), resolverConfig.lameduckSeconds),
+  ];
+  if (cr.spec.replicas > 1) children.push(podDisruptionBudget(cr, config));
+  return children;
+}
+
+/** A short, stable digest of some text. */
+export function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+function manifest(kind: ChildKind, cr: ClusterDNS, config: RenderConfig, body: Record<string, unknown>): Manifest {
+  const { name, uid = '' } = cr.metadata;
+  return {
+    apiVersion: CHILD_KINDS[kind].apiVersion,
+    kind,
+    metadata: {
+      name,
+      namespace: config.namespace,
+      labels: childLabels(name, cr.spec.version),
+      ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name, uid, controller: true, blockOwnerDeletion: true }],
+    },
+    ...body,
+  };
+}
+
+function configMap(cr: ClusterDNS, config: RenderConfig, configJson: string): Manifest {
+  return manifest('ConfigMap', cr, config, { data: { [RESOLVER_CONFIG_KEY]: configJson } });
+}
+
+function service(cr: ClusterDNS, config: RenderConfig): Manifest {
+  return manifest('Service', cr, config, {
+    spec: {
+      type: 'ClusterIP',
+      ...(cr.spec.clusterIP ? { clusterIP: cr.spec.clusterIP } : {}),
+      selector: selectorLabels(cr.metadata.name),
+      ports: [
+        { name: 'dns', port: 53, protocol: 'UDP', targetPort: RESOLVER_PORTS.dns },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: RESOLVER_PORTS.dns },
+        { name: 'metrics', port: RESOLVER_PORTS.metrics, protocol: 'TCP', targetPort: RESOLVER_PORTS.metrics },
+      ],
+    },
+  });
+}
+
+function deployment(cr: ClusterDNS, config: RenderConfig, configHash: string, lameduckSeconds: number): Manifest {
+  const { name } = cr.metadata;
+  const selector = selectorLabels(name);
+  return manifest('Deployment', cr, config, {
+    spec: {
+      replicas: cr.spec.replicas,
+      selector: { matchLabels: selector },
+      // One new pod at a time, and never fewer ready pods than asked for.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: childLabels(name, cr.spec.version), annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
+        spec: podSpec(cr, config, selector, lameduckSeconds),
+      },
+    },
+  });
+}
+
+function podSpec(cr: ClusterDNS, config: RenderConfig, selector: Record<string, string>, lameduckSeconds: number): Record<string, unknown> {
+  const { spec } = cr;
+  return {
+    serviceAccountName: RESOLVER_SERVICE_ACCOUNT,
+    // The resolver itself asks the node's resolvers upstream, never a cluster DNS.
+    dnsPolicy: 'Default',
+    enableServiceLinks: false,
+    priorityClassName: spec.priorityClassName ?? DEFAULT_PRIORITY_CLASS,
+    terminationGracePeriodSeconds: Math.ceil(lameduckSeconds) + SHUTDOWN_MARGIN_SECONDS,
+    securityContext: { runAsNonRoot: true, runAsUser: NONROOT, runAsGroup: NONROOT, seccompProfile: { type: 'RuntimeDefault' } },
+    nodeSelector: spec.nodeSelector ?? { 'kubernetes.io/os': 'linux' },
+    tolerations: spec.tolerations ?? [{ key: 'CriticalAddonsOnly', operator: 'Exists' }],
+    ...(spec.affinity ? { affinity: spec.affinity } : {}),
+    topologySpreadConstraints: [{
+      maxSkew: 1,
+      topologyKey: 'kubernetes.io/hostname',
+      whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: selector },
+      // Count only the pods of one revision, so that a rollout spreads its new pods too.
+      matchLabelKeys: ['pod-template-hash'],
+    }],
+    containers: [container(cr, config)],
+    volumes: [{ name: 'config', configMap: { name: cr.metadata.name, items: [{ key: RESOLVER_CONFIG_KEY, path: RESOLVER_CONFIG_KEY }] } }],
+  };
+}
+
+function container(cr: ClusterDNS, config: RenderConfig): Record<string, unknown> {
+  return {
+    name: RESOLVER_CONTAINER,
+    image: imageOf(cr, config.imageRepository),
+    imagePullPolicy: 'IfNotPresent',
+    args: ['resolver', '--config', `${RESOLVER_CONFIG_DIR}/${RESOLVER_CONFIG_KEY}`],
+    ports: [
+      { name: 'dns', containerPort: RESOLVER_PORTS.dns, protocol: 'UDP' },
+      { name: 'dns-tcp', containerPort: RESOLVER_PORTS.dns, protocol: 'TCP' },
+      { name: 'health', containerPort: RESOLVER_PORTS.health, protocol: 'TCP' },
+      { name: 'ready', containerPort: RESOLVER_PORTS.ready, protocol: 'TCP' },
+      { name: 'metrics', containerPort: RESOLVER_PORTS.metrics, protocol: 'TCP' },
+    ],
+    // As kubeadm's CoreDNS: a slow start is not a dead process.
+    livenessProbe: {
+      httpGet: { path: '/health', port: RESOLVER_PORTS.health, scheme: 'HTTP' },
+      initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, successThreshold: 1, failureThreshold: 5,
+    },
+    readinessProbe: {
+      httpGet: { path: '/ready', port: RESOLVER_PORTS.ready, scheme: 'HTTP' },
+      periodSeconds: 5, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 3,
+    },
+    resources: cr.spec.resources ?? DEFAULT_RESOURCES,
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
+    volumeMounts: [{ name: 'config', mountPath: RESOLVER_CONFIG_DIR, readOnly: true }],
+  };
+}
+
+function podDisruptionBudget(cr: ClusterDNS, config: RenderConfig): Manifest {
+  return manifest('PodDisruptionBudget', cr, config, {
+    spec: {
+      minAvailable: 1,
+      selector: { matchLabels: selectorLabels(cr.metadata.name) },
+      // A pod that is not ready protects nothing; let drains evict it.
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    },
+  });
+}

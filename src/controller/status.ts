@@ -1,0 +1,198 @@
+/**
+ * The status of a ClusterDNS as a pure function of what reconcile observed, and the events
+ * that a change of it is worth. Reconcile writes the status only when `sameStatus` says it
+ * differs from the stored one, so an idle operator writes nothing.
+ *
+ * Conditions (metav1.Condition; reasons are stable CamelCase words, messages are for people):
+ * - Available: the Service has its clusterIP and at least one replica is ready.
+ *   True ReplicasReady; False ServiceUnavailable | ScaledToZero | NoReplicasReady.
+ * - Progressing: a rollout is under way.
+ *   True Creating | RollingOut; False RolloutComplete | RolloutStalled | ApplyFailed | InvalidSpec.
+ * - Degraded: something keeps the instance from its wanted state.
+ *   True InvalidSpec | ClusterIPUnavailable | ApplyFailed | ReplicaFailure | RolloutStalled; False AsExpected.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { ClusterDNSStatus, Condition, ConditionType } from '../api/clusterdns.ts';
+import type { ChildKind, DeploymentState } from './children.ts';
+
+/** A child that could not be applied. */
+export interface ApplyFailure {
+  readonly kind: ChildKind;
+  readonly name: string;
+  /** `ClusterIPUnavailable` when the apiserver refused the Service's clusterIP. */
+  readonly reason: 'ClusterIPUnavailable' | 'ApplyFailed';
+  /** The apiserver's message. */
+  readonly message: string;
+}
+
+/** Everything status is computed from. */
+export interface StatusInput {
+  readonly name: string;
+  readonly namespace: string;
+  readonly generation: number;
+  /** spec.replicas; absent when the spec is invalid (then the Deployment's count is used). */
+  readonly wantedReplicas?: number;
+  /** The Service's clusterIP ("" while unallocated); absent when there is no Service. */
+  readonly serviceClusterIP?: string;
+  readonly deployment?: DeploymentState;
+  readonly failures: readonly ApplyFailure[];
+  /** The schema's complaint about the spec, naming the field. */
+  readonly invalidSpec?: string;
+}
+
+type NewCondition = Pick<Condition, 'status' | 'reason' | 'message'>;
+
+/** kubectl rollout status' definition of a finished rollout. */
+export function rolledOut(d: DeploymentState): boolean {
+  return d.observedGeneration >= d.generation
+    && d.updatedReplicas >= d.wantedReplicas
+    && d.replicas <= d.updatedReplicas
+    && d.availableReplicas >= d.updatedReplicas
+    && !stalled(d);
+}
+
+function stalled(d: DeploymentState): boolean {
+  return d.conditions.some((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded');
+}
+
+function deploymentCondition(d: DeploymentState | undefined, type: string): { message?: string } | undefined {
+  return d?.conditions.find((c) => c.type === type && c.status === 'True');
+}
+
+export function computeStatus(input: StatusInput, previous: ClusterDNSStatus | undefined, now: Date): ClusterDNSStatus {
+  const { deployment, serviceClusterIP } = input;
+  const version = deployment?.templateVersion !== undefined && rolledOut(deployment) ? deployment.templateVersion : previous?.version;
+  const conditions: Array<[ConditionType, NewCondition]> = [
+    ['Available', available(input)],
+    ['Progressing', progressing(input)],
+    ['Degraded', degraded(input)],
+  ];
+  return {
+    observedGeneration: input.generation,
+    ...(serviceClusterIP ? { clusterIP: serviceClusterIP, serviceName: input.name } : {}),
+    ...(version === undefined ? {} : { version }),
+    replicas: deployment?.replicas ?? 0,
+    readyReplicas: deployment?.readyReplicas ?? 0,
+    conditions: conditions.map(([type, next]) => condition(type, next, input.generation, previous?.conditions, now)),
+  };
+}
+
+/** Keeps lastTransitionTime unless the status changed (as meta.SetStatusCondition). */
+function condition(type: ConditionType, next: NewCondition, generation: number, previous: readonly Condition[] | undefined, now: Date): Condition {
+  const before = previous?.find((c) => c.type === type);
+  const lastTransitionTime = before?.status === next.status ? before.lastTransitionTime : rfc3339(now);
+  return { type, status: next.status, observedGeneration: generation, lastTransitionTime, reason: next.reason, message: next.message };
+}
+
+/** metav1.Time: seconds precision. */
+function rfc3339(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+function available(input: StatusInput): NewCondition {
+  const { name, namespace, deployment, serviceClusterIP } = input;
+  const serviceFailure = input.failures.find((f) => f.kind === 'Service');
+  if (!serviceClusterIP) {
+    return {
+      status: 'False', reason: 'ServiceUnavailable',
+      message: serviceFailure
+        ? `Service ${namespace}/${name} could not be applied: ${serviceFailure.message}`
+        : `Service ${namespace}/${name} does not have a clusterIP yet`,
+    };
+  }
+  const wanted = input.wantedReplicas ?? deployment?.wantedReplicas ?? 0;
+  if (wanted === 0) return { status: 'False', reason: 'ScaledToZero', message: `spec.replicas is 0: no resolver answers at ${serviceClusterIP}` };
+  const ready = deployment?.readyReplicas ?? 0;
+  if (ready === 0) {
+    return {
+      status: 'False', reason: 'NoReplicasReady',
+      message: `none of the ${wanted} replicas is ready; see kubectl -n ${namespace} get pods -l app.kubernetes.io/instance=${name}`,
+    };
+  }
+  return { status: 'True', reason: 'ReplicasReady', message: `${ready} of ${wanted} replicas ready behind Service ${namespace}/${name} at ${serviceClusterIP}` };
+}
+
+function progressing(input: StatusInput): NewCondition {
+  const { deployment } = input;
+  if (input.invalidSpec !== undefined) return { status: 'False', reason: 'InvalidSpec', message: 'nothing rolls out until the spec is valid (see Degraded)' };
+  if (input.failures.some((f) => f.kind === 'Deployment')) return { status: 'False', reason: 'ApplyFailed', message: 'the Deployment could not be applied (see Degraded)' };
+  if (!deployment) return { status: 'True', reason: 'Creating', message: 'creating the Deployment' };
+  if (stalled(deployment)) {
+    return { status: 'False', reason: 'RolloutStalled', message: `the rollout stalled: ${deploymentConditionMessage(deployment, 'Progressing')}` };
+  }
+  const version = deployment.templateVersion ?? '(unknown)';
+  if (rolledOut(deployment)) return { status: 'False', reason: 'RolloutComplete', message: `all ${deployment.updatedReplicas} replicas run version ${version}` };
+  const old = Math.max(0, deployment.replicas - deployment.updatedReplicas);
+  return {
+    status: 'True', reason: 'RollingOut',
+    message: `rolling out version ${version}: ${deployment.updatedReplicas} of ${deployment.wantedReplicas} replicas updated, `
+      + `${deployment.readyReplicas} ready${old > 0 ? `, ${old} old to replace` : ''}`,
+  };
+}
+
+function deploymentConditionMessage(d: DeploymentState, type: string): string {
+  return d.conditions.find((c) => c.type === type)?.message ?? type;
+}
+
+function degraded(input: StatusInput): NewCondition {
+  const { deployment } = input;
+  if (input.invalidSpec !== undefined) return { status: 'True', reason: 'InvalidSpec', message: `the spec is not valid: ${input.invalidSpec}` };
+  if (input.failures.length > 0) {
+    const reason = input.failures.some((f) => f.reason === 'ClusterIPUnavailable') ? 'ClusterIPUnavailable' : 'ApplyFailed';
+    return { status: 'True', reason, message: input.failures.map((f) => `${f.kind} ${input.namespace}/${f.name}: ${f.message}`).join('; ') };
+  }
+  const replicaFailure = deploymentCondition(deployment, 'ReplicaFailure');
+  if (replicaFailure) return { status: 'True', reason: 'ReplicaFailure', message: `pods cannot be created: ${replicaFailure.message ?? 'see the ReplicaSet\'s events'}` };
+  if (deployment && stalled(deployment)) return { status: 'True', reason: 'RolloutStalled', message: deploymentConditionMessage(deployment, 'Progressing') };
+  return { status: 'False', reason: 'AsExpected', message: 'every child matches the spec' };
+}
+
+/** True when two statuses say the same (undefined fields and key order do not matter). */
+export function sameStatus(a: ClusterDNSStatus | undefined, b: ClusterDNSStatus | undefined): boolean {
+  const normal = (s: ClusterDNSStatus | undefined): unknown => {
+    if (s === undefined) return {};
+    const conditions = [...(s.conditions ?? [])].sort((x, y) => x.type.localeCompare(y.type));
+    return JSON.parse(JSON.stringify({ ...s, conditions }));
+  };
+  return isDeepStrictEqual(normal(a), normal(b));
+}
+
+/** A Kubernetes Event to record about the ClusterDNS. */
+export interface StatusEvent {
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+}
+
+/**
+ * The events a status change is worth: a new problem or its end, availability gained or
+ * lost, a rollout started or finished. Nothing for a status that only restates itself.
+ */
+export function statusEvents(previous: ClusterDNSStatus | undefined, next: ClusterDNSStatus): StatusEvent[] {
+  const events: StatusEvent[] = [];
+  const before = (type: ConditionType): Condition | undefined => previous?.conditions?.find((c) => c.type === type);
+  for (const now of next.conditions ?? []) {
+    const was = before(now.type as ConditionType);
+    if (was?.status === now.status && was.reason === now.reason && was.message === now.message) continue;
+    const event = conditionEvent(now, was);
+    if (event) events.push(event);
+  }
+  return events;
+}
+
+function conditionEvent(now: Condition, was: Condition | undefined): StatusEvent | undefined {
+  switch (now.type) {
+    case 'Degraded':
+      if (now.status === 'True') return { type: 'Warning', reason: now.reason, message: now.message };
+      return was?.status === 'True' ? { type: 'Normal', reason: 'Recovered', message: `no longer degraded (was ${was.reason}): ${now.message}` } : undefined;
+    case 'Available':
+      if (now.status === 'True') return was?.status === 'True' ? undefined : { type: 'Normal', reason: 'Available', message: now.message };
+      return was?.status === 'True' ? { type: 'Warning', reason: now.reason, message: now.message } : undefined;
+    case 'Progressing':
+      if (now.reason === 'RolloutComplete' && was?.reason !== 'RolloutComplete') return { type: 'Normal', reason: now.reason, message: now.message };
+      if (now.reason === 'RollingOut' && was?.reason !== 'RollingOut') return { type: 'Normal', reason: now.reason, message: now.message };
+      return undefined;
+    default:
+      return undefined;
+  }
+}

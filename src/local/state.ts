@@ -1,0 +1,88 @@
+/**
+ * Local mode's files in `.clusterdns/` of the checkout: a lock that keeps a second
+ * `clusterdns local` from starting beside a running one, and `local.json`, the facts a
+ * script needs (kubeconfig, apiserver, each instance's loopback resolver).
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface LocalState {
+  readonly pid: number;
+  readonly kubeconfig: string;
+  readonly kubectl: string;
+  readonly apiserver: string;
+  readonly instances: ReadonlyArray<{
+    readonly name: string;
+    readonly version: string;
+    readonly clusterIP: string;
+    /** `127.0.0.1:<port>`, UDP and TCP. */
+    readonly resolver: string;
+    readonly ready: boolean;
+  }>;
+}
+
+/** Another local mode holds the lock. */
+export class AlreadyRunningError extends Error {
+  readonly pid: number;
+
+  constructor(pid: number, lockFile: string) {
+    super(`clusterdns local is already running (pid ${pid}); stop it with Ctrl-C, or remove ${lockFile} if that process is gone`);
+    this.name = 'AlreadyRunningError';
+    this.pid = pid;
+  }
+}
+
+export class LocalStateDir {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  get lockFile(): string {
+    return join(this.dir, 'local.pid');
+  }
+
+  get stateFile(): string {
+    return join(this.dir, 'local.json');
+  }
+
+  /** Takes the lock for this process; a lock of a process that is gone is taken over. */
+  lock(pid = process.pid): void {
+    mkdirSync(this.dir, { recursive: true });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(this.lockFile, `${pid}\n`, { flag: 'wx' });
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const holder = Number(readFileSync(this.lockFile, 'utf8').trim());
+        if (Number.isInteger(holder) && holder > 0 && holder !== pid && isAlive(holder)) throw new AlreadyRunningError(holder, this.lockFile);
+        rmSync(this.lockFile, { force: true });
+      }
+    }
+    throw new Error(`could not take ${this.lockFile}`);
+  }
+
+  /** Writes local.json atomically (a reader never sees half a file). */
+  write(state: LocalState): void {
+    const temp = `${this.stateFile}.tmp`;
+    writeFileSync(temp, JSON.stringify(state, null, 2) + '\n');
+    renameSync(temp, this.stateFile);
+  }
+
+  /** Removes the state file and the lock. */
+  clear(): void {
+    rmSync(this.stateFile, { force: true });
+    rmSync(this.lockFile, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,73 @@
+/** The flags of `clusterdns operator`: defaults, Go-style booleans, and clear errors. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { normalizeBooleanFlags, parseOperatorFlags } from '../../../src/cli/operator-options.ts';
+import type { OperatorOptions } from '../../../src/cli/operator-options.ts';
+
+function options(args: string[]): OperatorOptions {
+  const parsed = parseOperatorFlags(args);
+  assert.equal(parsed.kind, 'ok', parsed.kind === 'error' ? parsed.message : '');
+  return (parsed as { options: OperatorOptions }).options;
+}
+
+function error(args: string[]): string {
+  const parsed = parseOperatorFlags(args);
+  assert.equal(parsed.kind, 'error');
+  return (parsed as { message: string }).message;
+}
+
+describe('the operator flags', () => {
+  test('default to controller-runtime\'s addresses, clusterdns-system, the webhook on and no leader election', () => {
+    assert.deepEqual(options([]), {
+      namespace: 'clusterdns-system',
+      resolverImageRepository: 'ghcr.io/clusterdns/clusterdns',
+      leaderElect: false,
+      metricsAddr: { host: undefined, port: 8080 },
+      healthAddr: { host: undefined, port: 8081 },
+      logLevel: 'info',
+      kubeconfig: undefined,
+      selector: '',
+      webhook: true,
+      webhookPort: 9443,
+      webhookUrl: undefined,
+    });
+  });
+
+  test('take every flag', () => {
+    const parsed = options([
+      '--namespace', 'dns', '--resolver-image-repository', 'registry.example:5000/dns/resolver', '--leader-elect',
+      '--metrics-addr', '127.0.0.1:9090', '--health-addr', '[::1]:9091', '--log-level', 'debug', '--kubeconfig', '/tmp/kc',
+      '--selector', 'team=dns,tier in (a, b),!legacy', '--webhook=false', '--webhook-port', '10443', '--webhook-url', 'https://127.0.0.1:10443/mutate-v1-pod',
+    ]);
+    assert.deepEqual(parsed, {
+      namespace: 'dns', resolverImageRepository: 'registry.example:5000/dns/resolver', leaderElect: true,
+      metricsAddr: { host: '127.0.0.1', port: 9090 }, healthAddr: { host: '::1', port: 9091 }, logLevel: 'debug', kubeconfig: '/tmp/kc',
+      selector: 'team=dns,tier in (a, b),!legacy', webhook: false, webhookPort: 10443, webhookUrl: 'https://127.0.0.1:10443/mutate-v1-pod',
+    });
+  });
+
+  test('accept Go\'s spellings of booleans', () => {
+    assert.deepEqual(normalizeBooleanFlags(['--leader-elect=true', '--webhook=false', '--namespace=x']), ['--leader-elect', '--no-webhook', '--namespace=x']);
+    assert.equal(options(['--leader-elect=false']).leaderElect, false);
+    assert.equal(options(['--no-webhook']).webhook, false);
+  });
+
+  test('turn an endpoint off with 0', () => {
+    assert.equal(options(['--metrics-addr', '0']).metricsAddr, undefined);
+  });
+
+  const refusals: Array<[string, string[], RegExp]> = [
+    ['a namespace that is no DNS label', ['--namespace', 'Kube_System'], /--namespace must be a namespace name/],
+    ['an image repository with a tag', ['--resolver-image-repository', 'ghcr.io/x/y:1.0'], /without tag or digest/],
+    ['an address without a port', ['--metrics-addr', 'localhost'], /--metrics-addr: "localhost" is not host:port/],
+    ['an unknown log level', ['--log-level', 'trace'], /--log-level must be one of debug, info, warn, error/],
+    ['a selector that is not one', ['--selector', 'a=b=c'], /--selector is not a label selector/],
+    ['a webhook port out of range', ['--webhook-port', '70000'], /webhook-port|70000|65535/],
+    ['a plain-HTTP webhook URL', ['--webhook-url', 'http://127.0.0.1/x'], /--webhook-url must be an https:\/\/ URL/],
+    ['an unknown flag', ['--leader-election'], /Unknown option '--leader-election'/],
+    ['a boolean with a value it cannot take', ['--webhook=maybe'], /does not take an argument/],
+  ];
+  for (const [title, args, message] of refusals) test(`refuse ${title} with a clear error`, () => { assert.match(error(args), message); });
+
+  test('--help asks for the usage', () => { assert.equal(parseOperatorFlags(['--help']).kind, 'help'); });
+});

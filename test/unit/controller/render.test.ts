@@ -1,0 +1,195 @@
+/** render(cr, config): the children a ClusterDNS should have, as a pure function. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseClusterDNS } from '../../../src/api/clusterdns.ts';
+import type { ClusterDNS } from '../../../src/api/clusterdns.ts';
+import { resolverConfigFor } from '../../../src/api/resolver-config.ts';
+import { CONFIG_HASH_ANNOTATION, render } from '../../../src/controller/render.ts';
+import type { Manifest, RenderConfig } from '../../../src/controller/render.ts';
+
+const config: RenderConfig = { namespace: 'clusterdns-system', imageRepository: 'ghcr.io/clusterdns/clusterdns' };
+
+/** The sample of config/samples, as the apiserver hands it to the operator (defaults filled in). */
+function clusterDNS(spec: Record<string, unknown> = {}, name = 'kube-dns-2'): ClusterDNS {
+  const parsed = parseClusterDNS({
+    apiVersion: 'clusterdns.io/v1alpha1',
+    kind: 'ClusterDNS',
+    metadata: { name, uid: '3f9a0c52-7d1e-4a8b-9c6d-2e5f1a7b8c90', generation: 1 },
+    spec: {
+      version: '0.1.0', clusterIP: '10.96.0.20',
+      injection: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'demo' } } },
+      ...spec,
+    },
+  });
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.value;
+}
+
+/** The parts of the children these tests read. */
+interface Container {
+  image: string;
+  args: string[];
+  ports: Array<{ containerPort: number; protocol: string }>;
+  livenessProbe: { httpGet: unknown };
+  readinessProbe: { httpGet: unknown };
+  resources: unknown;
+  securityContext: unknown;
+  volumeMounts: unknown;
+}
+interface PodSpec {
+  serviceAccountName: string;
+  dnsPolicy: string;
+  priorityClassName: string;
+  terminationGracePeriodSeconds: number;
+  securityContext: { runAsNonRoot: boolean };
+  nodeSelector: unknown;
+  tolerations: unknown;
+  affinity?: unknown;
+  topologySpreadConstraints: Array<{ topologyKey: string }>;
+  containers: Container[];
+  volumes: Array<{ configMap: { name: string } }>;
+}
+interface DeploymentSpec {
+  selector: unknown;
+  strategy: unknown;
+  template: { metadata: { annotations: Record<string, string> }; spec: PodSpec };
+}
+
+function child(children: Manifest[], kind: Manifest['kind']): Manifest {
+  const found = children.find((c) => c.kind === kind);
+  assert.ok(found, `a ${kind} is rendered`);
+  return found;
+}
+
+function specOf<T>(children: Manifest[], kind: Manifest['kind'], _shape?: T): T {
+  return child(children, kind)['spec'] as T;
+}
+const deploymentOf = (children: Manifest[]): DeploymentSpec => specOf<DeploymentSpec>(children, 'Deployment');
+const podSpecOf = (children: Manifest[]): PodSpec => deploymentOf(children).template.spec;
+const containerOf = (children: Manifest[]): Container => podSpecOf(children).containers[0]!;
+
+describe('render', () => {
+  test('renders the sample instance (snapshot)', (t) => {
+    t.assert.snapshot(render(clusterDNS(), config));
+  });
+
+  test('is deterministic: the same input gives byte-identical output', () => {
+    assert.equal(JSON.stringify(render(clusterDNS(), config)), JSON.stringify(render(clusterDNS(), config)));
+  });
+
+  test('puts every child in the operator namespace with the standard labels and a controller reference to the ClusterDNS', () => {
+    for (const manifest of render(clusterDNS(), config)) {
+      assert.equal(manifest.metadata.name, 'kube-dns-2');
+      assert.equal(manifest.metadata.namespace, 'clusterdns-system');
+      assert.deepEqual(manifest.metadata.labels, {
+        'app.kubernetes.io/name': 'clusterdns', 'app.kubernetes.io/instance': 'kube-dns-2',
+        'app.kubernetes.io/version': '0.1.0', 'app.kubernetes.io/managed-by': 'clusterdns-operator',
+      });
+      assert.deepEqual(manifest.metadata.ownerReferences, [{
+        apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', name: 'kube-dns-2',
+        uid: '3f9a0c52-7d1e-4a8b-9c6d-2e5f1a7b8c90', controller: true, blockOwnerDeletion: true,
+      }]);
+    }
+  });
+
+  const kindsRows: Array<[string, number, string[]]> = [
+    ['no PodDisruptionBudget for one replica', 1, ['ConfigMap', 'Service', 'Deployment']],
+    ['no PodDisruptionBudget for zero replicas', 0, ['ConfigMap', 'Service', 'Deployment']],
+    ['a PodDisruptionBudget of minAvailable 1 for two replicas', 2, ['ConfigMap', 'Service', 'Deployment', 'PodDisruptionBudget']],
+  ];
+  for (const [title, replicas, kinds] of kindsRows) {
+    test(title, () => {
+      const children = render(clusterDNS({ replicas }), config);
+      assert.deepEqual(children.map((c) => c.kind), kinds);
+      if (replicas > 1) {
+        const budget = specOf<{ minAvailable: number; selector: unknown }>(children, 'PodDisruptionBudget');
+        assert.equal(budget.minAvailable, 1);
+        assert.deepEqual(budget.selector, deploymentOf(children).selector);
+      }
+    });
+  }
+
+  test('writes the resolver config of the spec into the ConfigMap', () => {
+    const cr = clusterDNS({ ttl: 5, pods: 'verified', stubDomains: { 'corp.example': ['10.0.0.53'] } });
+    assert.deepEqual(child(render(cr, config), 'ConfigMap')['data'], { 'resolver.json': JSON.stringify(resolverConfigFor(cr.spec)) });
+  });
+
+  test('rolls the pods when the resolver config changes, and only then', () => {
+    const hashOf = (spec: Record<string, unknown>): string | undefined => deploymentOf(render(clusterDNS(spec), config)).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+    assert.notEqual(hashOf({ ttl: 5 }), hashOf({ ttl: 30 }), 'a new TTL changes the pod template');
+    assert.equal(hashOf({ replicas: 3 }), hashOf({ replicas: 2 }), 'scaling does not');
+  });
+
+  const imageRows: Array<[string, Record<string, unknown>, string]> = [
+    ['runs <repository>:<version>', { version: '0.2.0' }, 'ghcr.io/clusterdns/clusterdns:0.2.0'],
+    ['runs spec.image when set', { image: 'registry.example/dns@sha256:abc' }, 'registry.example/dns@sha256:abc'],
+    ['treats an empty spec.image as unset', { image: '' }, 'ghcr.io/clusterdns/clusterdns:0.1.0'],
+  ];
+  for (const [title, spec, image] of imageRows) test(title, () => { assert.equal(containerOf(render(clusterDNS(spec), config)).image, image); });
+
+  test('runs the resolver command on the mounted config file', () => {
+    const children = render(clusterDNS(), config);
+    assert.deepEqual(containerOf(children).args, ['resolver', '--config', '/etc/clusterdns/resolver.json']);
+    assert.deepEqual(containerOf(children).volumeMounts, [{ name: 'config', mountPath: '/etc/clusterdns', readOnly: true }]);
+    assert.equal(podSpecOf(children).volumes[0]?.configMap.name, 'kube-dns-2');
+  });
+
+  test('hardens the pod: non-root, read-only root filesystem, no capabilities, no privilege escalation', () => {
+    const children = render(clusterDNS(), config);
+    assert.equal(podSpecOf(children).securityContext.runAsNonRoot, true);
+    assert.deepEqual(containerOf(children).securityContext, {
+      allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] },
+    });
+  });
+
+  test('exposes the resolver ports and probes them on /health and /ready', () => {
+    const container = containerOf(render(clusterDNS(), config));
+    assert.deepEqual(container.ports.map((p) => `${p.containerPort}/${p.protocol}`),
+      ['1053/UDP', '1053/TCP', '8080/TCP', '8181/TCP', '9153/TCP']);
+    assert.deepEqual(container.livenessProbe.httpGet, { path: '/health', port: 8080, scheme: 'HTTP' });
+    assert.deepEqual(container.readinessProbe.httpGet, { path: '/ready', port: 8181, scheme: 'HTTP' });
+  });
+
+  test('asks the node for upstream DNS, is system-cluster-critical and outlives its lameduck on shutdown', () => {
+    const pod = podSpecOf(render(clusterDNS(), config));
+    assert.equal(pod.dnsPolicy, 'Default');
+    assert.equal(pod.priorityClassName, 'system-cluster-critical');
+    assert.ok(pod.terminationGracePeriodSeconds > resolverConfigFor(clusterDNS().spec).lameduckSeconds);
+    assert.equal(pod.serviceAccountName, 'clusterdns-resolver');
+  });
+
+  test('rolls out without losing a ready replica and spreads pods across nodes', () => {
+    const spec = deploymentOf(render(clusterDNS(), config));
+    assert.deepEqual(spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    assert.equal(spec.template.spec.topologySpreadConstraints[0]?.topologyKey, 'kubernetes.io/hostname');
+    assert.deepEqual(spec.selector, { matchLabels: { 'app.kubernetes.io/name': 'clusterdns', 'app.kubernetes.io/instance': 'kube-dns-2' } });
+  });
+
+  test('passes resources and placement from the spec, with kubeadm-like defaults otherwise', () => {
+    const placed = { resources: { requests: { cpu: '1' } }, nodeSelector: { dns: 'yes' }, tolerations: [{ key: 'dns', operator: 'Exists' }], affinity: { podAntiAffinity: {} }, priorityClassName: 'dns-critical' };
+    const pod = podSpecOf(render(clusterDNS(placed), config));
+    assert.deepEqual([pod.containers[0]?.resources, pod.nodeSelector, pod.tolerations, pod.affinity, pod.priorityClassName],
+      [placed.resources, placed.nodeSelector, placed.tolerations, placed.affinity, placed.priorityClassName]);
+    const plain = podSpecOf(render(clusterDNS(), config));
+    assert.deepEqual(plain.containers[0]?.resources, { requests: { cpu: '100m', memory: '70Mi' }, limits: { memory: '170Mi' } });
+    assert.deepEqual(plain.nodeSelector, { 'kubernetes.io/os': 'linux' });
+    assert.equal(plain.affinity, undefined);
+  });
+
+  const serviceRows: Array<[string, Record<string, unknown>, string | undefined]> = [
+    ['asks for the requested clusterIP', { clusterIP: '10.96.0.20' }, '10.96.0.20'],
+    ['lets Kubernetes allocate a clusterIP when none is given', { clusterIP: undefined }, undefined],
+    ['lets Kubernetes allocate a clusterIP when it is empty', { clusterIP: '' }, undefined],
+  ];
+  for (const [title, spec, clusterIP] of serviceRows) {
+    test(`Service: ${title}`, () => { assert.equal(specOf<{ clusterIP?: string }>(render(clusterDNS(spec), config), 'Service').clusterIP, clusterIP); });
+  }
+
+  test('Service: answers DNS on 53/UDP and 53/TCP and metrics on 9153, all on the resolver\'s ports', () => {
+    assert.deepEqual(specOf<{ ports: unknown }>(render(clusterDNS(), config), 'Service').ports, [
+      { name: 'dns', port: 53, protocol: 'UDP', targetPort: 1053 },
+      { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 1053 },
+      { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
+    ]);
+  });
+});

@@ -1,0 +1,129 @@
+/** Status as a pure function of what reconcile observed; the events a change of it is worth. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ClusterDNSStatus } from '../../../src/api/clusterdns.ts';
+import type { DeploymentState } from '../../../src/controller/children.ts';
+import { computeStatus, rolledOut, sameStatus, statusEvents } from '../../../src/controller/status.ts';
+import type { StatusInput } from '../../../src/controller/status.ts';
+
+const t0 = new Date('2026-01-01T00:00:00.000Z');
+const t1 = new Date('2026-01-01T00:05:00.000Z');
+
+/** A Deployment of 2 replicas of 0.1.0, fully rolled out and ready. */
+function deployment(overrides: Partial<DeploymentState> = {}): DeploymentState {
+  return {
+    generation: 1, observedGeneration: 1, wantedReplicas: 2, templateVersion: '0.1.0',
+    replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2, conditions: [], ...overrides,
+  };
+}
+
+function input(overrides: Partial<StatusInput> = {}): StatusInput {
+  return {
+    name: 'kube-dns-2', namespace: 'clusterdns-system', generation: 3, wantedReplicas: 2,
+    serviceClusterIP: '10.96.0.20', deployment: deployment(), failures: [], ...overrides,
+  };
+}
+
+/** "Type=Status/Reason" of each condition. */
+function summary(status: ClusterDNSStatus): string[] {
+  return (status.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason}`);
+}
+
+describe('computeStatus', () => {
+  test('a healthy instance is Available, not Progressing, not Degraded, and reports what runs', () => {
+    const status = computeStatus(input(), undefined, t0);
+    assert.deepEqual(summary(status), ['Available=True/ReplicasReady', 'Progressing=False/RolloutComplete', 'Degraded=False/AsExpected']);
+    assert.deepEqual({ ...status, conditions: undefined }, {
+      observedGeneration: 3, clusterIP: '10.96.0.20', serviceName: 'kube-dns-2', version: '0.1.0', replicas: 2, readyReplicas: 2, conditions: undefined,
+    });
+    assert.equal(status.conditions?.[0]?.message, '2 of 2 replicas ready behind Service clusterdns-system/kube-dns-2 at 10.96.0.20');
+    assert.ok(status.conditions.every((c) => c.observedGeneration === 3 && c.lastTransitionTime === '2026-01-01T00:00:00Z'));
+  });
+
+  const rows: Array<[string, Partial<StatusInput>, string[]]> = [
+    ['a new instance whose Deployment does not exist yet is Progressing/Creating',
+      { deployment: undefined }, ['Available=False/NoReplicasReady', 'Progressing=True/Creating', 'Degraded=False/AsExpected']],
+    ['a new Deployment with no ready pod yet is not Available',
+      { deployment: deployment({ readyReplicas: 0, availableReplicas: 0, updatedReplicas: 2 }) },
+      ['Available=False/NoReplicasReady', 'Progressing=True/RollingOut', 'Degraded=False/AsExpected']],
+    ['a rollout in progress stays Available while old pods serve',
+      { deployment: deployment({ generation: 2, observedGeneration: 2, templateVersion: '0.2.0', replicas: 3, updatedReplicas: 1, readyReplicas: 2, availableReplicas: 2 }) },
+      ['Available=True/ReplicasReady', 'Progressing=True/RollingOut', 'Degraded=False/AsExpected']],
+    ['a taken clusterIP makes it Degraded/ClusterIPUnavailable and unavailable',
+      { serviceClusterIP: undefined, failures: [{ kind: 'Service', name: 'kube-dns-2', reason: 'ClusterIPUnavailable', message: 'provided IP is already allocated' }] },
+      ['Available=False/ServiceUnavailable', 'Progressing=False/RolloutComplete', 'Degraded=True/ClusterIPUnavailable']],
+    ['a Deployment the apiserver refuses is Degraded/ApplyFailed and not progressing',
+      { deployment: undefined, failures: [{ kind: 'Deployment', name: 'kube-dns-2', reason: 'ApplyFailed', message: 'forbidden' }] },
+      ['Available=False/NoReplicasReady', 'Progressing=False/ApplyFailed', 'Degraded=True/ApplyFailed']],
+    ['an invalid spec is Degraded/InvalidSpec; the old pods keep serving',
+      { invalidSpec: 'spec.ttl: Too big', wantedReplicas: undefined },
+      ['Available=True/ReplicasReady', 'Progressing=False/InvalidSpec', 'Degraded=True/InvalidSpec']],
+    ['pods that cannot be created make it Degraded/ReplicaFailure',
+      { deployment: deployment({ readyReplicas: 0, availableReplicas: 0, replicas: 0, updatedReplicas: 0, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'serviceaccount "clusterdns-resolver" not found' }] }) },
+      ['Available=False/NoReplicasReady', 'Progressing=True/RollingOut', 'Degraded=True/ReplicaFailure']],
+    ['a rollout past its deadline is Degraded/RolloutStalled',
+      { deployment: deployment({ updatedReplicas: 1, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "x" has timed out progressing.' }] }) },
+      ['Available=True/ReplicasReady', 'Progressing=False/RolloutStalled', 'Degraded=True/RolloutStalled']],
+    ['zero replicas is not Available, by choice',
+      { wantedReplicas: 0, deployment: deployment({ wantedReplicas: 0, replicas: 0, updatedReplicas: 0, readyReplicas: 0, availableReplicas: 0 }) },
+      ['Available=False/ScaledToZero', 'Progressing=False/RolloutComplete', 'Degraded=False/AsExpected']],
+    ['a Service still waiting for its clusterIP is not Available',
+      { serviceClusterIP: '' }, ['Available=False/ServiceUnavailable', 'Progressing=False/RolloutComplete', 'Degraded=False/AsExpected']],
+  ];
+  for (const [title, overrides, expected] of rows) test(title, () => { assert.deepEqual(summary(computeStatus(input(overrides), undefined, t0)), expected); });
+
+  test('the Degraded message carries the apiserver\'s words and names the child', () => {
+    const status = computeStatus(input({ serviceClusterIP: undefined, failures: [{ kind: 'Service', name: 'kube-dns-2', reason: 'ClusterIPUnavailable', message: 'spec.clusterIPs: Invalid value: ["10.96.0.20"]: provided IP is already allocated' }] }), undefined, t0);
+    assert.equal(status.conditions?.[2]?.message, 'Service clusterdns-system/kube-dns-2: spec.clusterIPs: Invalid value: ["10.96.0.20"]: provided IP is already allocated');
+    assert.equal(status.clusterIP, undefined, 'no clusterIP is reported while the Service is missing');
+  });
+
+  test('status.version stays at the old version until every replica runs the new one and is ready', () => {
+    const previous = computeStatus(input(), undefined, t0);
+    const rolling = deployment({ generation: 2, observedGeneration: 2, templateVersion: '0.2.0', replicas: 3, updatedReplicas: 1, readyReplicas: 3, availableReplicas: 3 });
+    assert.equal(computeStatus(input({ deployment: rolling }), previous, t1).version, '0.1.0');
+    const notObserved = deployment({ generation: 2, observedGeneration: 1, templateVersion: '0.2.0' });
+    assert.equal(computeStatus(input({ deployment: notObserved }), previous, t1).version, '0.1.0', 'not before the Deployment controller saw the new spec');
+    const done = deployment({ generation: 2, observedGeneration: 2, templateVersion: '0.2.0' });
+    assert.equal(computeStatus(input({ deployment: done }), previous, t1).version, '0.2.0');
+  });
+
+  test('keeps lastTransitionTime while a condition keeps its status, and moves it when the status changes', () => {
+    const first = computeStatus(input(), undefined, t0);
+    const same = computeStatus(input({ deployment: deployment({ readyReplicas: 1, availableReplicas: 1 }) }), first, t1);
+    assert.equal(same.conditions?.[0]?.lastTransitionTime, '2026-01-01T00:00:00Z', 'Available stayed True');
+    const lost = computeStatus(input({ deployment: deployment({ readyReplicas: 0, availableReplicas: 0 }) }), first, t1);
+    assert.equal(lost.conditions?.[0]?.lastTransitionTime, '2026-01-01T00:05:00Z', 'Available turned False');
+  });
+
+  test('computing again from the same observations gives the same status (so nothing is written)', () => {
+    const first = computeStatus(input(), undefined, t0);
+    assert.ok(sameStatus(computeStatus(input(), first, t1), first));
+    assert.ok(!sameStatus(computeStatus(input({ generation: 4 }), first, t1), first));
+  });
+});
+
+describe('rolledOut', () => {
+  const rows: Array<[string, Partial<DeploymentState>, boolean]> = [
+    ['all replicas updated, available and no old ones', {}, true],
+    ['the controller has not observed the latest generation', { generation: 2 }, false],
+    ['fewer updated replicas than wanted', { updatedReplicas: 1 }, false],
+    ['old replicas still exist', { replicas: 3 }, false],
+    ['updated replicas not yet available', { availableReplicas: 1 }, false],
+  ];
+  for (const [title, overrides, expected] of rows) test(`${expected ? 'done' : 'not done'}: ${title}`, () => { assert.equal(rolledOut(deployment(overrides)), expected); });
+});
+
+describe('statusEvents', () => {
+  const healthy = computeStatus(input(), undefined, t0);
+  test('a new instance becoming available is one Normal event', () => {
+    const creating = computeStatus(input({ deployment: undefined }), undefined, t0);
+    assert.deepEqual(statusEvents(creating, healthy).map((e) => `${e.type} ${e.reason}`), ['Normal Available', 'Normal RolloutComplete']);
+  });
+  test('an unchanged status is worth no event', () => { assert.deepEqual(statusEvents(healthy, computeStatus(input(), healthy, t1)), []); });
+  test('a new problem is a Warning with the condition\'s reason, and its end a Normal Recovered', () => {
+    const broken = computeStatus(input({ serviceClusterIP: undefined, failures: [{ kind: 'Service', name: 'kube-dns-2', reason: 'ClusterIPUnavailable', message: 'taken' }] }), healthy, t1);
+    assert.deepEqual(statusEvents(healthy, broken).map((e) => `${e.type} ${e.reason}`), ['Warning ServiceUnavailable', 'Warning ClusterIPUnavailable']);
+    assert.deepEqual(statusEvents(broken, healthy).map((e) => `${e.type} ${e.reason}`), ['Normal Available', 'Normal Recovered']);
+  });
+});
