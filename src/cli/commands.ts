@@ -11,5 +11,6 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  resolver: { summary: 'serve cluster DNS from a watch cache of the apiserver (the DNS server of an instance)', load: () => import('./resolver.ts') },
   local: { summary: 'run the whole product on this machine (control plane, operator, resolvers)', load: () => import('./local.ts') },
 };
