@@ -1,9 +1,9 @@
 /**
- * Reading the resolver's configuration file once, at start: JSON or YAML, validated by
- * `resolverConfigSchema`. A bad file is refused with the file and the field named.
+ * Reading the resolver's configuration file once, at start: JSON or YAML (YAML is parsed
+ * with `loadYaml` of @kubernetes/client-node, in the startup worker: see startup.ts),
+ * validated by `resolverConfigSchema`. A bad file is refused with the file and the field named.
  */
 import { readFileSync } from 'node:fs';
-import { loadYaml } from '@kubernetes/client-node';
 import { resolverConfigSchema } from '../api/resolver-config.ts';
 import type { ResolverConfig } from '../api/resolver-config.ts';
 import { parseServer } from './upstream-servers.ts';
@@ -15,14 +15,30 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses and validates the text of a config file (`file` is only used in messages). */
-export function parseResolverConfig(text: string, file: string): ResolverConfig {
-  let raw: unknown;
+/** True when the file is JSON (the operator writes JSON; YAML is for people). */
+export function isJson(text: string): boolean {
+  return text.trimStart().startsWith('{');
+}
+
+export function readConfigText(file: string): string {
   try {
-    raw = text.trimStart().startsWith('{') ? JSON.parse(text) : loadYaml(text);
+    return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON or YAML: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ConfigError(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** Parses JSON text; YAML is parsed elsewhere (startup.ts) and handed to validateResolverConfig. */
+export function parseJsonConfig(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Validates a parsed config file; the error names the file and every bad field. */
+export function validateResolverConfig(raw: unknown, file: string): ResolverConfig {
   const parsed = resolverConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
@@ -41,14 +57,4 @@ export function parseResolverConfig(text: string, file: string): ResolverConfig 
     }
   }
   return config;
-}
-
-export function loadResolverConfig(file: string): ResolverConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return parseResolverConfig(text, file);
 }
