@@ -90,7 +90,8 @@ abstract class FastMetric<Child extends { readonly labels: Labels }> {
     const key = this.labelNames.map((n) => labels[n] ?? '').join('\u0000');
     let child = this.children.get(key);
     if (!child) {
-      child = this.create(labels);
+      // Labels in the declared order, as Prometheus clients print them.
+      child = this.create(Object.fromEntries(this.labelNames.map((n) => [n, labels[n] ?? ''])));
       this.children.set(key, child);
     }
     return child;

@@ -78,8 +78,8 @@ export class ResolverMetrics {
       name: 'coredns_cache_entries', help: 'The number of elements in the cache.', labelNames: ['server', 'type', 'zones', 'view'], registers: [registry],
       collect() {
         const now = sizes()();
-        this.set({ ...cacheBase, type: 'success' }, now.success);
-        this.set({ ...cacheBase, type: 'denial' }, now.denial);
+        this.set({ server, type: 'success', zones: ZONE, view: VIEW }, now.success);
+        this.set({ server, type: 'denial', zones: ZONE, view: VIEW }, now.denial);
       },
     });
 

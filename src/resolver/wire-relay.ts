@@ -19,6 +19,8 @@ export interface ScannedRecord {
   readonly ttlOffset: number;
   readonly rdataStart: number;
   readonly end: number;
+  /** The owner is the question name written out in full (not a pointer): it is rewritten to the asker's case. */
+  readonly ownerIsQuestion: boolean;
 }
 
 export interface ScannedMessage {
@@ -59,11 +61,24 @@ export function scanMessage(message: Buffer): ScannedMessage {
       const recordEnd = rdataStart + message.readUInt16BE(end + 8);
       if (recordEnd > message.length) throw new WireFormatError('record data runs past the end');
       if (type === TYPE.OPT) rcode |= message.readUInt8(end + 4) << 4;
-      records.push({ section, start: offset, type, ttl: message.readUInt32BE(end + 4), ttlOffset: end + 4, rdataStart, end: recordEnd });
+      const ownerIsQuestion = question !== undefined && end - offset === questionEnd - 16 && sameBytesIgnoringCase(message, offset, 12, end - offset);
+      records.push({ section, start: offset, type, ttl: message.readUInt32BE(end + 4), ttlOffset: end + 4, rdataStart, end: recordEnd, ownerIsQuestion });
       offset = recordEnd;
     }
   }
   return { id: message.readUInt16BE(0), flags, rcode, truncated: (flags & 0x0200) !== 0, question, questionEnd, records };
+}
+
+/** Whether two byte ranges of a message are equal, ASCII letters compared without case. */
+function sameBytesIgnoringCase(message: Buffer, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    let x = message.readUInt8(a + i);
+    let y = message.readUInt8(b + i);
+    if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+    if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+    if (x !== y) return false;
+  }
+  return true;
 }
 
 /** A response kept for re-use: the bytes without any OPT record, and where its TTLs are. */
@@ -110,6 +125,7 @@ export function relay(stored: StoredMessage, query: Query, limit: number, ttl?: 
   for (const record of stored.records.slice(0, kept)) {
     counts[record.section]++;
     if (ttl !== undefined) out.writeUInt32BE(ttl >>> 0, record.ttlOffset);
+    if (record.ownerIsQuestion) query.message.copy(out, record.start, 12, query.questionEnd - 4);
   }
   if (stored.records.slice(kept).some((r) => r.section < 2)) flags |= 0x0200;
   out.writeUInt16BE(flags, 2);
