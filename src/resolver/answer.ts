@@ -38,8 +38,6 @@ export type Lookup =
   | { readonly kind: 'refused' };
 
 export const DNS_SCHEMA_VERSION = '1.1.0';
-/** CoreDNS gives the schema version record a TTL of 8 hours. */
-const VERSION_TTL = 28800;
 const MAX_CNAME_CHAIN = 10;
 const NODATA: Lookup = { kind: 'nodata' };
 const NXDOMAIN: Lookup = { kind: 'nxdomain' };
@@ -78,7 +76,7 @@ function lookupInZone(question: Question, base: string, index: ClusterIndex, con
 /** The records of the zone itself: SOA and NS at the apex, the schema version. */
 function zoneRecords(question: Question, base: string, index: ClusterIndex, config: AnswerConfig): Lookup | undefined {
   if (question.type === TYPE.TXT && base === 'dns-version') {
-    return records([{ type: 'TXT', name: question.name, ttl: VERSION_TTL, text: DNS_SCHEMA_VERSION }]);
+    return records([{ type: 'TXT', name: question.name, ttl: config.ttl, text: DNS_SCHEMA_VERSION }]);
   }
   if (base !== '') return undefined;
   if (question.type === TYPE.SOA) return records([soaRecord(index, config)]);

@@ -48,9 +48,10 @@ function findPods(request: RecordRequest, index: ClusterIndex, config: FindConfi
   const ip = ipFromDashed(request.service);
   if (ip === undefined) return undefined;
   const owner = `${request.service}.${request.namespace}.pod.${config.zone}`;
-  if (config.pods === 'insecure') return [{ host: ip, isName: false, port: -1, owner }];
-  const found = index.podsWithIp(ip).some((pod) => pod.namespace === request.namespace);
-  return found ? [{ host: ip, isName: false, port: -1, owner }] : undefined;
+  // Port 0, not "none": CoreDNS answers SRV for a pod name with port 0, and so do we.
+  const target: Target = { host: ip, isName: false, port: 0, owner };
+  if (config.pods === 'insecure') return [target];
+  return index.podsWithIp(ip).some((pod) => pod.namespace === request.namespace) ? [target] : undefined;
 }
 
 function findServices(request: RecordRequest, index: ClusterIndex, config: FindConfig): Found {

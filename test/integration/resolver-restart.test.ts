@@ -39,10 +39,10 @@ test('an apiserver restart: answers from the cache throughout, then the changes 
 
   // Ask every 50 ms while the apiserver is away and while it comes back.
   const wrong: string[] = [];
-  let asking = true;
+  const asking = { on: true };
   let asked = 0;
   const loop = (async () => {
-    while (asking) {
+    while (asking.on) {
       try {
         const got = render(await ask(resolver.server, before, 'A', { timeoutMs: 1000 }));
         if (JSON.stringify(got.answer) !== JSON.stringify(expected)) wrong.push(`${got.rcode} ${got.answer.join(',')}`);
@@ -65,7 +65,7 @@ test('an apiserver restart: answers from the cache throughout, then the changes 
   await eventually(async () => {
     assert.equal(render(await ask(resolver.server, `after.${ns}.svc.cluster.local`, 'A')).answer.length, 1);
   }, { timeoutMs: 60_000, what: 'a service created after the restart' });
-  asking = false;
+  asking.on = false;
   await loop;
   assert.ok(asked > 20, `asked ${asked} times`);
   assert.deepEqual(wrong, [], 'every answer during the outage came from the cache');

@@ -197,7 +197,7 @@ describe('names of the zone itself', () => {
     assert.equal(apex.answer.length, 1);
     assert.match(apex.answer[0] ?? '', soa());
     await expectAnswer(ZONE, 'NS', { answer: [`${ZONE}. ${TTL} IN NS ns.dns.${ZONE}.`] });
-    await expectAnswer(`dns-version.${ZONE}`, 'TXT', { answer: [`dns-version.${ZONE}. 28800 IN TXT "1.1.0"`] });
+    await expectAnswer(`dns-version.${ZONE}`, 'TXT', { answer: [`dns-version.${ZONE}. ${TTL} IN TXT "1.1.0"`] });
     for (const name of [ZONE, `svc.${ZONE}`, `pod.${ZONE}`, `${ns}.svc.${ZONE}`]) await expectNegative(name, 'A', 'NOERROR');
     await expectNegative(`${ns}.nope.${ZONE}`, 'A', 'NXDOMAIN');
     const doomed = await createNamespace('resolver-gone');

@@ -133,6 +133,7 @@ export interface Rendered {
   readonly rcode: string;
   readonly aa: boolean;
   readonly tc: boolean;
+  readonly ra: boolean;
   readonly answer: string[];
   readonly ns: string[];
   readonly extra: string[];
@@ -145,6 +146,7 @@ export function render(response: DecodedPacket): Rendered {
     rcode: (response as { rcode?: string }).rcode ?? 'NOERROR',
     aa: ((response.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) !== 0,
     tc: ((response.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) !== 0,
+    ra: ((response.flags ?? 0) & dnsPacket.RECURSION_AVAILABLE) !== 0,
     answer: lines(response.answers),
     ns: lines(response.authorities),
     extra: lines(response.additionals),

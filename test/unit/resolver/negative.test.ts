@@ -52,6 +52,6 @@ describe('before the first list, what would be NXDOMAIN is SERVFAIL', () => {
     // What exists without the cluster's objects is answered as usual.
     { qname: 'cluster.local', qtype: 'SOA', answer: [soa()] },
     { qname: 'cluster.local', qtype: 'A', ns: [soa()] },
-    { qname: 'dns-version.cluster.local', qtype: 'TXT', answer: ['dns-version.cluster.local. 28800 IN TXT "1.1.0"'] },
+    { qname: 'dns-version.cluster.local', qtype: 'TXT', answer: ['dns-version.cluster.local. 5 IN TXT "1.1.0"'] },
   ]);
 });

@@ -8,6 +8,12 @@ describe('pods: insecure answers any address that parses, in an existing namespa
   rows(() => handler, [
     { qname: '1-2-3-4.testns.pod.cluster.local', qtype: 'A', answer: ['1-2-3-4.testns.pod.cluster.local. 5 IN A 1.2.3.4'] },
     { qname: '1-2-3-4.testns.pod.cluster.local', qtype: 'AAAA', ns: [soa()] },
+    // As CoreDNS: a pod name has an SRV record with port 0.
+    {
+      qname: '1-2-3-4.testns.pod.cluster.local', qtype: 'SRV',
+      answer: ['1-2-3-4.testns.pod.cluster.local. 5 IN SRV 0 100 0 1-2-3-4.testns.pod.cluster.local.'],
+      extra: ['1-2-3-4.testns.pod.cluster.local. 5 IN A 1.2.3.4'],
+    },
     { qname: 'fd00--1.testns.pod.cluster.local', qtype: 'AAAA', answer: ['fd00--1.testns.pod.cluster.local. 5 IN AAAA fd00::1'] },
     { qname: '1-2-3-4.nosuchns.pod.cluster.local', qtype: 'A', rcode: 'NXDOMAIN', ns: [soa()] },
     { qname: '1-2-3-999.testns.pod.cluster.local', qtype: 'A', rcode: 'NXDOMAIN', ns: [soa()] },

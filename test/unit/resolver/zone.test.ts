@@ -12,7 +12,7 @@ describe('the apex of the cluster zone', () => {
     // Without a non-loopback address of its own, the nameserver is named without glue.
     { qname: 'cluster.local', qtype: 'NS', answer: ['cluster.local. 5 IN NS ns.dns.cluster.local.'] },
     { qname: 'ns.dns.cluster.local', qtype: 'A', ns: [soa()] },
-    { qname: 'dns-version.cluster.local', qtype: 'TXT', answer: ['dns-version.cluster.local. 28800 IN TXT "1.1.0"'] },
+    { qname: 'dns-version.cluster.local', qtype: 'TXT', answer: ['dns-version.cluster.local. 5 IN TXT "1.1.0"'] },
     { qname: 'dns-version.cluster.local', qtype: 'CNAME', ns: [soa()] },
     { qname: 'dns-version.cluster.local', qtype: 'SRV', ns: [soa()] },
     { qname: 'ns.dns.cluster.local', qtype: 'CNAME', ns: [soa()] },
