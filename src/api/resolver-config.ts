@@ -44,6 +44,12 @@ export const resolverConfigSchema = z.object({
     idleTimeoutSeconds: z.number().min(0.1).max(300).default(10),
     maxConnections: z.number().int().min(1).max(100_000).default(1000),
   }).default({ idleTimeoutSeconds: 10, maxConnections: 1000 }),
+  /**
+   * Threads that answer DNS, all on the same port: `auto` is one per core the process is
+   * given (CPU affinity and cgroup quota, as Go's GOMAXPROCS), at most 4. Each extra thread
+   * keeps its own copy of the index: memory grows with the threads (bench/RESULTS.md).
+   */
+  threads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
   /** Seconds to keep answering after SIGTERM while /ready fails (CoreDNS `health { lameduck }`). */
   lameduckSeconds: z.number().min(0).max(300).default(5),
   logLevel: z.enum(LOG_LEVELS).default('info'),

@@ -13,6 +13,9 @@ import { kubeClientFor, runStartupWorker } from '../resolver/startup.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { createLogger } from '../kube/log.ts';
 
+/** Time for the collector to give back the memory of the first lists before the flag goes off. */
+const SETTLE_MS = 3000;
+
 const usage = `usage: clusterdns resolver --config FILE [--kubeconfig FILE]
 
 Serves the Kubernetes DNS specification for the cluster domain from a watch cache of
@@ -39,14 +42,18 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`clusterdns resolver: --config is required\n\n${usage}`);
     return 2;
   }
-  // V8 otherwise keeps the heap it grew to while listing a large cluster (three times the
-  // index of 10,000 Services); with this flag it gives it back. Measured in bench/RESULTS.md.
+  // While the first lists come in, V8 would grow the heap to several times the index it
+  // builds (the pages of a 10,000-Service list are garbage as soon as they are shrunk) and
+  // keep it; with this flag it gives the memory back. Once synced the flag goes off again:
+  // it also makes collections frequent and pauses longer (p99 latency twice as high).
+  // Measured in bench/RESULTS.md.
   setFlagsFromString('--optimize-for-size');
   let resolver: Resolver;
   try {
     const { config, client } = await prepare(values.config, values.kubeconfig);
     resolver = new Resolver({ config, client, log: createLogger('resolver', config.logLevel) });
     await resolver.start();
+    void resolver.synced.then(() => setTimeout(() => { setFlagsFromString('--no-optimize-for-size'); }, SETTLE_MS).unref());
   } catch (error) {
     process.stderr.write(`clusterdns resolver: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;

@@ -72,12 +72,27 @@ interface FastMetricOptions {
   readonly labelNames: readonly string[];
 }
 
+/**
+ * One child as plain data, to carry the counts of another thread to the one that serves
+ * /metrics: a counter has `value`; a histogram has `counts` (per bucket, not cumulative),
+ * `sum` and `count`.
+ */
+export interface ChildSnapshot {
+  readonly labels: Labels;
+  readonly value?: number;
+  readonly counts?: readonly number[];
+  readonly sum?: number;
+  readonly count?: number;
+}
+
 abstract class FastMetric<Child extends { readonly labels: Labels }> {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly string[];
   readonly aggregator = 'sum' as const;
   protected readonly children = new Map<string, Child>();
+  /** The latest snapshot of this metric from each other thread. */
+  protected readonly remote = new Map<string, readonly ChildSnapshot[]>();
 
   constructor(options: FastMetricOptions) {
     this.name = options.name;
@@ -99,6 +114,34 @@ abstract class FastMetric<Child extends { readonly labels: Labels }> {
 
   reset(): void {
     this.children.clear();
+    this.remote.clear();
+  }
+
+  /** Takes the counts of another thread (replacing what it sent before). */
+  absorb(source: string, children: readonly ChildSnapshot[]): void {
+    this.remote.set(source, children);
+  }
+
+  abstract snapshot(): ChildSnapshot[];
+
+  /** Own children and every thread's, one entry per label set. */
+  protected merged(): ChildSnapshot[] {
+    const merged = new Map<string, { labels: Labels; value: number; counts: number[]; sum: number; count: number }>();
+    const add = (child: ChildSnapshot): void => {
+      const key = this.labelNames.map((n) => child.labels[n] ?? '').join('\u0000');
+      let entry = merged.get(key);
+      if (!entry) {
+        entry = { labels: child.labels, value: 0, counts: [], sum: 0, count: 0 };
+        merged.set(key, entry);
+      }
+      entry.value += child.value ?? 0;
+      (child.counts ?? []).forEach((c, i) => { entry.counts[i] = (entry.counts[i] ?? 0) + c; });
+      entry.sum += child.sum ?? 0;
+      entry.count += child.count ?? 0;
+    };
+    for (const child of this.snapshot()) add(child);
+    for (const children of this.remote.values()) for (const child of children) add(child);
+    return [...merged.values()];
   }
 
   /** Registers this metric with a prom-client registry. */
@@ -115,8 +158,12 @@ export class FastCounter extends FastMetric<CounterChild> {
   readonly type = 'counter';
 
   get(): Promise<Collected> {
-    const values = [...this.children.values()].map((c) => ({ labels: { ...c.labels }, value: c.value }));
+    const values = this.merged().map((c) => ({ labels: { ...c.labels }, value: c.value ?? 0 }));
     return Promise.resolve({ name: this.name, help: this.help, type: 'counter', aggregator: this.aggregator, values });
+  }
+
+  snapshot(): ChildSnapshot[] {
+    return [...this.children.values()].map((c) => ({ labels: c.labels, value: c.value }));
   }
 
   protected create(labels: Labels): CounterChild {
@@ -135,17 +182,22 @@ export class FastHistogram extends FastMetric<HistogramChild> {
 
   get(): Promise<Collected> {
     const values: Sample[] = [];
-    for (const child of this.children.values()) {
+    for (const child of this.merged()) {
       let cumulative = 0;
+      const count = child.count ?? 0;
       this.bounds.forEach((bound, i) => {
-        cumulative += child.counts[i] ?? 0;
+        cumulative += child.counts?.[i] ?? 0;
         values.push({ metricName: `${this.name}_bucket`, labels: { ...child.labels, le: bound }, value: cumulative });
       });
-      values.push({ metricName: `${this.name}_bucket`, labels: { ...child.labels, le: '+Inf' }, value: child.count });
-      values.push({ metricName: `${this.name}_sum`, labels: { ...child.labels }, value: child.sum });
-      values.push({ metricName: `${this.name}_count`, labels: { ...child.labels }, value: child.count });
+      values.push({ metricName: `${this.name}_bucket`, labels: { ...child.labels, le: '+Inf' }, value: count });
+      values.push({ metricName: `${this.name}_sum`, labels: { ...child.labels }, value: child.sum ?? 0 });
+      values.push({ metricName: `${this.name}_count`, labels: { ...child.labels }, value: count });
     }
     return Promise.resolve({ name: this.name, help: this.help, type: 'histogram', aggregator: this.aggregator, values });
+  }
+
+  snapshot(): ChildSnapshot[] {
+    return [...this.children.values()].map((c) => ({ labels: c.labels, counts: [...c.counts], sum: c.sum, count: c.count }));
   }
 
   protected create(labels: Labels): HistogramChild {

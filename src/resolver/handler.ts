@@ -8,11 +8,10 @@
  * HINFO (RFC 8482) instead of a trip upstream. An answer that throws is SERVFAIL and
  * counted in `coredns_panics_total`; it never stops the server.
  */
-import type { Logger } from '../kube/log.ts';
 import { build, lookup, lookupReverse } from './answer.ts';
 import type { AnswerConfig, Lookup } from './answer.ts';
 import type { ClusterIndex } from './index.ts';
-import type { Answerer, Proto, ResolverMetrics } from './metrics.ts';
+import type { Answerer, Proto, QueryStats } from './stats.ts';
 import { RCODE, TYPE } from './records.ts';
 import type { ResourceRecord } from './records.ts';
 import type { Forwarded } from './upstream.ts';
@@ -28,12 +27,17 @@ export interface Upstream {
   resolve(name: string, type: number, dnssecOk: boolean): Promise<readonly ResourceRecord[] | undefined>;
 }
 
+/** Where an answer that failed is reported (pino's signature). */
+export interface ErrorLog {
+  error(fields: object, message: string): void;
+}
+
 export interface HandlerOptions {
   readonly index: ClusterIndex;
   readonly answers: AnswerConfig;
   readonly upstream: Upstream;
-  readonly metrics: ResolverMetrics;
-  readonly log: Logger;
+  readonly stats: QueryStats;
+  readonly log: ErrorLog;
 }
 
 /** A response now, a response later, or nothing (the query is dropped). */
@@ -55,7 +59,7 @@ export class QueryHandler {
     if (decoded.kind === 'drop') return undefined;
     if (decoded.kind === 'reject') {
       const response = encodeHeaderOnly(decoded.id, decoded.opcode, decoded.recursionDesired, decoded.rcode, decoded.edns);
-      this.options.metrics.request(proto, family, 0, decoded.rcode, '', message.length, response.length, (performance.now() - began) / 1000, false);
+      this.options.stats.request(proto, family, 0, decoded.rcode, '', message.length, response.length, (performance.now() - began) / 1000, false);
       return response;
     }
     const query = decoded.query;
@@ -120,12 +124,12 @@ export class QueryHandler {
 
   private done(query: Query, response: Buffer, answerer: Answerer, proto: Proto, family: 4 | 6, began: number): Buffer {
     const rcode = response.readUInt8(3) & 0xf;
-    this.options.metrics.request(proto, family, query.type, rcode, answerer, query.message.length, response.length, (performance.now() - began) / 1000, query.edns?.dnssecOk ?? false);
+    this.options.stats.request(proto, family, query.type, rcode, answerer, query.message.length, response.length, (performance.now() - began) / 1000, query.edns?.dnssecOk ?? false);
     return response;
   }
 
   private failed(query: Query, limit: number, error: unknown, proto: Proto, family: 4 | 6, began: number): Buffer {
-    this.options.metrics.panic();
+    this.options.stats.panic();
     this.options.log.error({ err: error, name: query.name, type: query.type }, 'answering a query failed');
     const response = encodeResponse(query, { rcode: RCODE.SERVFAIL, authoritative: false }, limit);
     return this.done(query, response, '', proto, family, began);

@@ -191,6 +191,41 @@ export class ClusterIndex {
     this.touch();
   }
 
+  /** Applies an event of any kind (events that cross threads say their kind). */
+  apply(kind: IndexedKind, event: WatchEvent<unknown>): void {
+    switch (kind) {
+      case 'services':
+        this.applyServices(event as WatchEvent<ServiceRecord>);
+        break;
+      case 'endpointslices':
+        this.applySlices(event as WatchEvent<SliceRecord>);
+        break;
+      case 'namespaces':
+        this.applyNamespaces(event as WatchEvent<NamespaceRecord>);
+        break;
+      case 'pods':
+        this.applyPods(event as WatchEvent<PodRecord>);
+        break;
+    }
+  }
+
+  /**
+   * The content of every kind listed so far, as the `restarted` events that rebuild it (to
+   * bring a new serving thread up to date).
+   */
+  snapshot(): Array<{ kind: IndexedKind; event: WatchEvent<unknown> }> {
+    const listed = (kind: IndexedKind): boolean => !this.pending.has(kind);
+    const out: Array<{ kind: IndexedKind; event: WatchEvent<unknown> }> = [];
+    const add = (kind: IndexedKind, objects: unknown[]): void => {
+      if (listed(kind)) out.push({ kind, event: { type: 'restarted', objects } });
+    };
+    add('namespaces', [...this.namespaces].map((name) => ({ name })));
+    add('services', [...this.services.byName.values()].flatMap((level) => [...level.values()]));
+    add('endpointslices', [...this.slices.byKey.values()]);
+    add('pods', [...this.pods.byKey.values()]);
+    return out;
+  }
+
   /** True once every watched kind has been listed at least once. */
   get synced(): boolean {
     return this.pending.size === 0;

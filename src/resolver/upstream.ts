@@ -14,7 +14,7 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { ResponseCache } from './cache.ts';
-import type { ResolverMetrics } from './metrics.ts';
+import type { QueryStats } from './stats.ts';
 import { CLASS, RCODE, RCODE_NAMES } from './records.ts';
 import type { ResourceRecord } from './records.ts';
 import type { ServerAddress, UpstreamRoutes } from './upstream-servers.ts';
@@ -27,7 +27,7 @@ import { encodeResponse } from './wire-writer.ts';
 export interface ForwarderOptions {
   readonly routes: UpstreamRoutes;
   readonly cache: ResponseCache;
-  readonly metrics: ResolverMetrics;
+  readonly stats: QueryStats;
   readonly timeoutMs: number;
   readonly maxConcurrent: number;
   /** Attempts per question, each to the next server of the route. */
@@ -71,10 +71,10 @@ export class Forwarder {
   async forward(query: Query, limit: number): Promise<Forwarded> {
     const key = ResponseCache.key(query.lowerName, query.type, query.class, query.edns?.dnssecOk ?? false, query.checkingDisabled);
     const hit = this.options.cache.get(key);
-    this.options.metrics.cacheLookup(hit?.kind);
+    this.options.stats.cacheLookup(hit?.kind);
     if (hit) return { response: relay(hit.stored, query, limit, hit.ttl), rcode: hit.stored.rcode, answerer: 'cache' };
     if (this.exchanges >= this.options.maxConcurrent && !this.inFlight.has(key)) {
-      this.options.metrics.concurrencyReject();
+      this.options.stats.concurrencyReject();
       return { response: encodeResponse(query, { rcode: RCODE.REFUSED, authoritative: false }, limit), rcode: RCODE.REFUSED, answerer: 'forward' };
     }
     const question = query.message.subarray(12, query.questionEnd);
@@ -93,7 +93,7 @@ export class Forwarder {
     const lowerName = name.toLowerCase();
     const key = ResponseCache.key(lowerName, type, CLASS.IN, dnssecOk, false);
     const hit = this.options.cache.get(key);
-    this.options.metrics.cacheLookup(hit?.kind);
+    this.options.stats.cacheLookup(hit?.kind);
     if (hit) return answerRecords(hit.stored.message, hit.stored).map((r) => ({ ...r, ttl: hit.ttl }));
     const question = encodeQuestion(name, type);
     if (!question) return undefined;
@@ -148,10 +148,10 @@ export class Forwarder {
       }
       const seconds = (performance.now() - began) / 1000;
       if (!response || !scanned || scanned.id !== id || !sameQuestion(response, scanned, question)) {
-        this.options.metrics.upstream(`${server.host}:${server.port}`, 'timeout', seconds);
+        this.options.stats.upstream(`${server.host}:${server.port}`, 'timeout', seconds);
         continue;
       }
-      this.options.metrics.upstream(`${server.host}:${server.port}`, RCODE_NAMES[scanned.rcode] ?? String(scanned.rcode), seconds);
+      this.options.stats.upstream(`${server.host}:${server.port}`, RCODE_NAMES[scanned.rcode] ?? String(scanned.rcode), seconds);
       return { stored: storable(response, scanned), truncated: scanned.truncated };
     }
     return undefined;

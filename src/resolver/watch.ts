@@ -28,6 +28,10 @@ export interface ClusterWatchOptions {
   readonly log: Logger;
   /** A fresh backoff per watch (tests pass short ones). */
   readonly backoff?: () => Backoff;
+  /** Told every event after the index applied it (the serving threads get a copy). */
+  readonly onEvent?: (kind: IndexedKind, event: WatchEvent<unknown>) => void;
+  /** Told once, when every kind has been listed. */
+  readonly onSynced?: () => void;
   readonly now?: () => number;
 }
 
@@ -52,6 +56,7 @@ export async function runClusterWatch(options: ClusterWatchOptions, signal: Abor
     if (!reportedSync && index.synced) {
       reportedSync = true;
       log.info({ ...index.counts }, 'watch cache synced');
+      options.onSynced?.();
     }
   };
   const onError = (kind: IndexedKind) => (error: Error): void => {
@@ -64,6 +69,7 @@ export async function runClusterWatch(options: ClusterWatchOptions, signal: Abor
       shrink,
       onEvent: (event) => {
         apply(event);
+        options.onEvent?.(kind, event);
         if (event.type === 'restarted') log.info({ kind, objects: event.objects.length }, 'listed');
         afterEvent();
       },

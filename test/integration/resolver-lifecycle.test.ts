@@ -90,6 +90,28 @@ describe('before the first sync', () => {
   });
 });
 
+describe('several serving threads', () => {
+  test('share the port, each answer from its copy of the index and its own cache, and count together', async () => {
+    const ns = await createNamespace('threads');
+    const resolver = await start({ kubeconfig: controlPlane().kubeconfigPath, config: { threads: 3, upstream: { nameservers: [upstream.address] } } });
+    // Created after the start: the threads learn it from the main thread's watch.
+    await kubeClient().request('POST', `/api/v1/namespaces/${ns}/services`, { body: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'late' }, spec: { ports: [{ port: 80 }] } } });
+    const name = `late.${ns}.svc.cluster.local`;
+    await eventually(async () => { assert.equal(render(await ask(resolver.server, name, 'A')).answer.length, 1); }, { timeoutMs: 30_000 });
+    // Every query comes from a new port, so the kernel spreads them over the threads.
+    const answers = await Promise.all(Array.from({ length: 60 }, () => ask(resolver.server, name, 'A')));
+    assert.deepEqual(new Set(answers.map((a) => render(a).answer.join())).size, 1, 'every thread gives the same answer');
+    upstream.set('spread.example.test', 'A', { kind: 'answer', records: [{ type: 'A', name: 'spread.example.test', ttl: 60, data: '192.0.2.5' }] });
+    for (let i = 0; i < 30; i++) await ask(resolver.server, 'spread.example.test', 'A');
+    const asked = upstream.count('spread.example.test');
+    assert.ok(asked >= 2 && asked <= 3, `${asked} threads asked upstream (one cache each)`);
+    const metrics = await resolver.metrics();
+    const total = [...metrics.matchAll(/^coredns_dns_requests_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    assert.ok(total >= 90, `${total} requests counted across the threads`);
+    assert.equal(await resolver.signal('SIGTERM'), 0);
+  });
+});
+
 describe('SIGTERM', () => {
   test('starts lameduck: answers go on and /health stays up while /ready fails, then the process exits 0', async () => {
     const ns = await createNamespace('lameduck');

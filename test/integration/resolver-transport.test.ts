@@ -26,6 +26,8 @@ before(async () => {
   resolver = await ResolverProcess.start({
     kubeconfig: controlPlane().kubeconfigPath,
     config: {
+      // One serving thread: the cache, the shared questions and the cap below are per thread.
+      threads: 1,
       upstream: { nameservers: [upstream.address], cacheSeconds: 30, timeoutSeconds: 0.3, maxConcurrent: 2 },
       stubDomains: { 'stub.test': [stub.address] },
       tcp: { idleTimeoutSeconds: 1, maxConnections: 3 },

@@ -12,7 +12,7 @@ import type { RawObject, WatchEvent } from '../../../src/kube/watcher.ts';
 import { QueryHandler } from '../../../src/resolver/handler.ts';
 import type { Upstream } from '../../../src/resolver/handler.ts';
 import { ClusterIndex } from '../../../src/resolver/index.ts';
-import { ResolverMetrics } from '../../../src/resolver/metrics.ts';
+import { QueryStats } from '../../../src/resolver/stats.ts';
 import { shrinkEndpointSlice, shrinkNamespace, shrinkPod, shrinkService } from '../../../src/resolver/objects.ts';
 import type { ResourceRecord } from '../../../src/resolver/records.ts';
 import { RCODE } from '../../../src/resolver/records.ts';
@@ -84,7 +84,7 @@ export function makeHandler(index: ClusterIndex, setup: HandlerSetup = {}): Quer
     index,
     answers: { zone: 'cluster.local', ttl: setup.ttl ?? 5, pods: setup.pods ?? 'insecure', localAddresses: setup.localAddresses ?? [] },
     upstream,
-    metrics: new ResolverMetrics('dns://:1053', 'test'),
+    stats: new QueryStats('dns://:1053'),
     log: pino({ level: 'silent' }),
   });
 }
