@@ -14,6 +14,8 @@ export interface DnsperfOptions {
   /** Queries per second to hold; undefined: as many as the server answers. */
   readonly rate?: number;
   readonly clients?: number;
+  /** dnsperf's own threads (-T). */
+  readonly threads?: number;
   readonly outstanding?: number;
   /** Told the dnsperf process id once it runs (for CPU accounting). */
   readonly onStart?: (pid: number) => void;
@@ -36,6 +38,7 @@ export function runDnsperf(options: DnsperfOptions): Promise<DnsperfResult> {
     '-c', options.cpus, 'dnsperf', '-s', options.server.host, '-p', String(options.server.port), '-d', options.queryFile,
     '-l', String(options.seconds), '-c', String(options.clients ?? 4), '-q', String(options.outstanding ?? 500), '-t', '2', '-v',
     ...(options.rate ? ['-Q', String(options.rate)] : []),
+    ...(options.threads ? ['-T', String(options.threads)] : []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });

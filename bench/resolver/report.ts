@@ -30,6 +30,15 @@ export interface ServerFigures {
   readonly propagation?: PropagationResult;
 }
 
+/** A server given every core (dnsperf shares them): what extra serving threads buy. */
+export interface AllCoresFigures {
+  readonly name: string;
+  readonly threads: string;
+  readonly rssAfterSync: number;
+  readonly rssAfterLoad: number;
+  readonly cluster: QuerySetFigures;
+}
+
 export interface Report {
   readonly date: string;
   readonly command: string;
@@ -39,6 +48,7 @@ export interface Report {
   readonly fixedRate: number;
   readonly seconds: number;
   readonly servers: readonly ServerFigures[];
+  readonly allCores: readonly AllCoresFigures[];
   readonly codec: CodecResult;
   readonly notes: readonly string[];
 }
@@ -105,6 +115,25 @@ function loadLines(report: Report): string[] {
   return lines;
 }
 
+export function allCoresTable(report: Report): string {
+  const [ours, ...others] = report.allCores;
+  if (!ours) return '';
+  const header = ['', ...report.allCores.map((s) => s.name), ...others.map((o) => `${ours.name} / ${o.name}`)];
+  const rows: Array<[string, (s: AllCoresFigures) => number, (v: number) => string]> = [
+    ['cluster names: QPS (saturated)', (s) => s.cluster.saturated.qps, (v) => fmt(v)],
+    ['cluster names: p99 ms (saturated)', (s) => s.cluster.saturated.p99Ms, ms],
+    [`cluster names: p99 ms at ${fmt(report.fixedRate)} QPS`, (s) => s.cluster.fixed.p99Ms, ms],
+    ['RSS after sync (MiB)', (s) => s.rssAfterSync, mb],
+    ['RSS after the load (MiB)', (s) => s.rssAfterLoad, mb],
+  ];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  lines.push(`| serving threads | ${report.allCores.map((s) => s.threads).join(' | ')} |${others.map(() => ' |').join('')}`);
+  for (const [label, pick, show] of rows) {
+    lines.push(`| ${[label, ...report.allCores.map((s) => show(pick(s))), ...others.map((o) => ratio(pick(ours), pick(o)))].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
 export function markdownSection(report: Report): string {
   const m = report.machine;
   return [
@@ -117,6 +146,12 @@ export function markdownSection(report: Report): string {
     '',
     markdownTable(report),
     '',
+    ...(report.allCores.length > 0 ? [
+      `Every core (${report.machine.cores}) for the server, shared with dnsperf: the resolver with \`threads: auto\` (one serving thread per core, one watch) against CoreDNS with GOMAXPROCS = ${report.machine.cores}:`,
+      '',
+      allCoresTable(report),
+      '',
+    ] : []),
     `Hot-path wire codec (decode a query, encode a one-record answer): hand-written ${fmt(report.codec.handNs)} ns, dns-packet ${fmt(report.codec.dnsPacketNs)} ns (${ratio(report.codec.dnsPacketNs, report.codec.handNs)} faster by hand).`,
     '',
     'What else ran on the machine during each measurement (CPU of processes other than the server and dnsperf, as a share of all cores; 1-minute load average at the end; dnsperf\'s lost queries; answers other than NOERROR):',

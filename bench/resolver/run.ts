@@ -23,8 +23,9 @@ import { measureCodec } from './codec.ts';
 import { runDnsperf } from './dnsperf.ts';
 import { coreSplit, describeMachine, rssBytes, watchCpu } from './machine.ts';
 import { measurePropagation } from './propagation.ts';
-import { markdownSection, markdownTable, writeResults } from './report.ts';
-import type { Measured, QuerySetFigures, Report, ServerFigures } from './report.ts';
+import { allCoresTable, markdownSection, markdownTable, writeResults } from './report.ts';
+import type { AllCoresFigures, Measured, QuerySetFigures, Report, ServerFigures } from './report.ts';
+import { threadCount } from '../../src/resolver/resolver.ts';
 import { startCoredns, startDnsmasq, startResolver } from './servers.ts';
 import type { RunningServer } from './servers.ts';
 
@@ -108,17 +109,17 @@ function queryFiles(dir: string, services: readonly BenchService[]): { cluster: 
   return { cluster, external, externalHosts };
 }
 
-async function measure(server: RunningServer, queryFile: string, cpus: string, rate?: number): Promise<Measured> {
+async function measure(server: RunningServer, queryFile: string, cpus: string, threads: number, rate?: number): Promise<Measured> {
   let dnsperfPid = -1;
   const cpu = watchCpu(() => [server.pid, dnsperfPid]);
-  const result = await runDnsperf({ server, queryFile, seconds: rate ? 10 : SECONDS, cpus, ...(rate ? { rate } : {}), onStart: (pid) => { dnsperfPid = pid; } });
+  const result = await runDnsperf({ server, queryFile, seconds: rate ? 10 : SECONDS, cpus, threads, ...(rate ? { rate } : {}), onStart: (pid) => { dnsperfPid = pid; } });
   return { ...result, ...cpu.stop() };
 }
 
-async function querySet(server: RunningServer, queryFile: string, cpus: string): Promise<QuerySetFigures> {
-  await runDnsperf({ server, queryFile, seconds: 3, cpus }); // warm caches and JIT
-  const saturated = await measure(server, queryFile, cpus);
-  const fixed = await measure(server, queryFile, cpus, FIXED_RATE);
+async function querySet(server: RunningServer, queryFile: string, cpus: string, threads = 1): Promise<QuerySetFigures> {
+  await runDnsperf({ server, queryFile, seconds: 3, cpus, threads }); // warm caches and JIT
+  const saturated = await measure(server, queryFile, cpus, threads);
+  const fixed = await measure(server, queryFile, cpus, threads, FIXED_RATE);
   say(`${server.name}: ${Math.round(saturated.qps)} QPS saturated, p99 ${fixed.p99Ms.toFixed(2)} ms at ${FIXED_RATE} QPS`);
   return { saturated, fixed };
 }
@@ -168,6 +169,27 @@ async function main(): Promise<void> {
     if (entry) figures[i] = { ...entry, propagation };
     say(`${server.name}: propagation p50 ${propagation.p50Ms.toFixed(1)} ms, p99 ${propagation.p99Ms.toFixed(1)} ms`);
   }
+  const allCores: AllCoresFigures[] = [];
+  if (machine.cores > 1) {
+    // Every core for the server (dnsperf shares them): what serving threads buy.
+    const everyCore = `0-${machine.cores - 1}`;
+    const wide = { ...common, cpus: everyCore };
+    const widened = [
+      await startResolver({ ...wide, main, kubeconfig: plane.kubeconfigPath, upstream: upstreamAddress, probe, name: 'all-cores' }),
+      await startCoredns({ ...wide, binary: binaries.coredns, kubeconfig: plane.kubeconfigPath, upstream: upstreamAddress, probe }),
+    ];
+    for (const server of widened) cleanups.push(() => server.stop());
+    await sleep(5000);
+    for (const [i, server] of widened.entries()) {
+      const rssAfterSync = rssBytes(server.pid);
+      const cluster = await querySet(server, files.cluster, everyCore, Math.min(machine.cores, 4));
+      allCores.push({
+        name: server.name, threads: i === 0 ? String(threadCount('auto', machine.cores)) : `GOMAXPROCS ${machine.cores}`,
+        rssAfterSync, rssAfterLoad: rssBytes(server.pid), cluster,
+      });
+      await server.stop();
+    }
+  }
   const report: Report = {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     command: 'npm run bench:resolver',
@@ -177,6 +199,7 @@ async function main(): Promise<void> {
     fixedRate: FIXED_RATE,
     seconds: SECONDS,
     servers: figures,
+    allCores,
     codec: measureCodec(),
     notes: [
       'Cluster names: 10,000 A queries over random Services (ClusterIP and headless); external names: 1,000 names of an upstream dnsmasq (TTL 300), cached by each server (caches capped at 30 s, as `cache 30`).',
@@ -184,7 +207,7 @@ async function main(): Promise<void> {
       'RSS is VmRSS: 5 s after each server first answered, and again after all its runs. Propagation: a Service is created and its name asked every millisecond from just before the create request until the first answer.',
     ],
   };
-  process.stdout.write(`\n${markdownTable(report)}\n\n`);
+  process.stdout.write(`\n${markdownTable(report)}\n\n${allCoresTable(report)}\n\n`);
   writeResults(join(ROOT, 'bench/RESULTS.md'), markdownSection(report));
   say('bench/RESULTS.md updated (section "Resolver")');
 }

@@ -62,9 +62,9 @@ async function answers(port: number, name: string): Promise<boolean> {
   return (response.answers?.length ?? 0) > 0;
 }
 
-export async function startResolver(options: ServerStart & { readonly main: string; readonly kubeconfig: string; readonly upstream: string; readonly probe: string }): Promise<RunningServer> {
+export async function startResolver(options: ServerStart & { readonly main: string; readonly kubeconfig: string; readonly upstream: string; readonly probe: string; readonly name?: string }): Promise<RunningServer> {
   const ports = { port: await freePort(), healthPort: await freePort(), readyPort: await freePort(), metricsPort: await freePort() };
-  const config = join(options.dir, 'resolver.json');
+  const config = join(options.dir, `resolver${options.name ? `-${options.name}` : ''}.json`);
   writeFileSync(config, JSON.stringify({ listenAddress: '127.0.0.1', ...ports, upstream: { nameservers: [options.upstream] }, logLevel: 'warn', lameduckSeconds: 0 }));
   const began = Date.now();
   const child = launch('clusterdns-resolver', options.dir, options.cpus, process.execPath, [options.main, 'resolver', '--config', config, '--kubeconfig', options.kubeconfig]);

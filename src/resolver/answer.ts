@@ -9,7 +9,7 @@
 import type { ClusterIndex } from './index.ts';
 import { findTargets } from './find.ts';
 import type { FindConfig, Found, Target } from './find.ts';
-import { ipFamily, ipFromReverse } from './ip.ts';
+import { ipFromReverse } from './ip.ts';
 import { trimZone } from './parse.ts';
 import { RCODE, TYPE } from './records.ts';
 import type { ResourceRecord } from './records.ts';
@@ -173,7 +173,7 @@ function addressLookup(name: string, base: string, family: 4 | 6, index: Cluster
 function addresses(name: string, base: string, family: 4 | 6, index: ClusterIndex, config: AnswerConfig, chain: readonly ResourceRecord[]): Addresses | undefined {
   if (base === 'dns-version') return { records: [] };
   if (base === 'ns.dns') {
-    return { records: nameserverAddresses(index, config).filter((a) => ipFamily(a.ip) === family).map((a) => address(name, a.ip, config.ttl)) };
+    return { records: nameserverAddresses(index, config).filter((a) => familyOf(a.ip) === family).map((a) => address(name, a.ip, config.ttl)) };
   }
   const found = findTargets(base, index, config);
   if (!found) return undefined;
@@ -182,7 +182,7 @@ function addresses(name: string, base: string, family: 4 | 6, index: ClusterInde
   let chase: Addresses['chase'];
   for (const target of found) {
     if (!target.isName) {
-      if (ipFamily(target.host) === family && !seen.has(target.host)) {
+      if (familyOf(target.host) === family && !seen.has(target.host)) {
         seen.add(target.host);
         out.push(address(name, target.host, config.ttl));
       }
@@ -203,6 +203,11 @@ function addresses(name: string, base: string, family: 4 | 6, index: ClusterInde
     }
   }
   return chase ? { records: out, chase } : { records: out };
+}
+
+/** The family of an address the index holds (already validated and canonical). */
+function familyOf(ip: string): 4 | 6 {
+  return ip.includes(':') ? 6 : 4;
 }
 
 function address(name: string, ip: string, ttl: number): ResourceRecord {

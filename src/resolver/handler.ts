@@ -23,7 +23,8 @@ import type { ResponseParts } from './wire-writer.ts';
 
 /** What the handler needs from upstream (upstream.ts's Forwarder). */
 export interface Upstream {
-  forward(query: Query, limit: number): Promise<Forwarded>;
+  /** Synchronous when it can answer from its cache. */
+  forward(query: Query, limit: number): Forwarded | Promise<Forwarded>;
   resolve(name: string, type: number, dnssecOk: boolean): Promise<readonly ResourceRecord[] | undefined>;
 }
 
@@ -97,7 +98,9 @@ export class QueryHandler {
       const reverse = lookupReverse(question, index, answers);
       if (reverse && reverse.kind !== 'chase') return [encodeResponse(query, build(reverse, index, answers), limit), 'kubernetes'];
     }
-    return this.options.upstream.forward(query, limit).then((forwarded) => [forwarded.response, forwarded.answerer]);
+    const forwarded = this.options.upstream.forward(query, limit);
+    if (forwarded instanceof Promise) return forwarded.then((f) => [f.response, f.answerer]);
+    return [forwarded.response, forwarded.answerer];
   }
 
   /** Completes a CNAME to an external name: its records from upstream, or NODATA when upstream fails (as CoreDNS). */

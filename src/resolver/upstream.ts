@@ -67,8 +67,11 @@ export class Forwarder {
     this.options = options;
   }
 
-  /** The response to `query`, at most `limit` bytes: from the cache, else from upstream. */
-  async forward(query: Query, limit: number): Promise<Forwarded> {
+  /**
+   * The response to `query`, at most `limit` bytes: from the cache (at once, without a
+   * promise: the common case stays synchronous), else from upstream.
+   */
+  forward(query: Query, limit: number): Forwarded | Promise<Forwarded> {
     const key = ResponseCache.key(query.lowerName, query.type, query.class, query.edns?.dnssecOk ?? false, query.checkingDisabled);
     const hit = this.options.cache.get(key);
     this.options.stats.cacheLookup(hit?.kind);
@@ -78,11 +81,12 @@ export class Forwarder {
       return { response: encodeResponse(query, { rcode: RCODE.REFUSED, authoritative: false }, limit), rcode: RCODE.REFUSED, answerer: 'forward' };
     }
     const question = query.message.subarray(12, query.questionEnd);
-    const exchanged = await this.ask(key, query.lowerName, question, query.edns?.dnssecOk ?? false, query.checkingDisabled);
-    if (!exchanged) {
-      return { response: encodeResponse(query, { rcode: RCODE.SERVFAIL, authoritative: false }, limit), rcode: RCODE.SERVFAIL, answerer: 'forward' };
-    }
-    return { response: relay(exchanged.stored, query, limit), rcode: exchanged.stored.rcode, answerer: 'forward' };
+    return this.ask(key, query.lowerName, question, query.edns?.dnssecOk ?? false, query.checkingDisabled).then((exchanged): Forwarded => {
+      if (!exchanged) {
+        return { response: encodeResponse(query, { rcode: RCODE.SERVFAIL, authoritative: false }, limit), rcode: RCODE.SERVFAIL, answerer: 'forward' };
+      }
+      return { response: relay(exchanged.stored, query, limit), rcode: exchanged.stored.rcode, answerer: 'forward' };
+    });
   }
 
   /**

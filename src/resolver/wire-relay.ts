@@ -122,12 +122,18 @@ export function relay(stored: StoredMessage, query: Query, limit: number, ttl?: 
   query.message.copy(out, 12, 12, query.questionEnd);
   let flags = (out.readUInt16BE(2) & ~0x0110) | (query.recursionDesired ? 0x0100 : 0) | (query.checkingDisabled ? 0x0010 : 0);
   const counts: [number, number, number] = [0, 0, 0];
-  for (const record of stored.records.slice(0, kept)) {
+  const records = stored.records;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i];
+    if (!record) continue;
+    if (i >= kept) {
+      if (record.section < 2) flags |= 0x0200;
+      continue;
+    }
     counts[record.section]++;
     if (ttl !== undefined) out.writeUInt32BE(ttl >>> 0, record.ttlOffset);
     if (record.ownerIsQuestion) query.message.copy(out, record.start, 12, query.questionEnd - 4);
   }
-  if (stored.records.slice(kept).some((r) => r.section < 2)) flags |= 0x0200;
   out.writeUInt16BE(flags, 2);
   out.writeUInt16BE(counts[0], 6);
   out.writeUInt16BE(counts[1], 8);
