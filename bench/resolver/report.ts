@@ -142,7 +142,7 @@ export function markdownSection(report: Report): string {
     `Command: \`${report.command}\` (${report.date}).`,
     `Machine: ${m.cores} cores, ${m.cpuModel}, Linux ${m.kernel}, Node.js ${m.node}.`,
     `Each server is pinned to core(s) ${report.cores.server}; dnsperf runs on core(s) ${report.cores.client}. ${report.shape}`,
-    `Saturated: dnsperf with 4 clients and 500 queries outstanding for ${report.seconds} s; latency percentiles from its per-query output (-v).`,
+    `Saturated: dnsperf with 4 clients and 500 queries outstanding; at ${fmt(report.fixedRate)} QPS: dnsperf holding that rate for 10 s. Latency percentiles from dnsperf's per-query output (-v).`,
     '',
     markdownTable(report),
     '',

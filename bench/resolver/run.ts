@@ -30,10 +30,12 @@ import { startCoredns, startDnsmasq, startResolver } from './servers.ts';
 import type { RunningServer } from './servers.ts';
 
 const SHAPE: LoadShape = { namespaces: 100, services: 10_000, endpointsPerService: 5 };
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const FIXED_RATE = 10_000;
 const EXTERNAL_NAMES = 1000;
-const PROPAGATION_SAMPLES = 100;
+const PROPAGATION_SAMPLES = 200;
+/** Saturated runs per measurement; the one with the median QPS is reported (a shared machine is noisy). */
+const REPEATS = 3;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const say = (line: string): void => { process.stderr.write(`bench: ${line}\n`); };
@@ -118,7 +120,11 @@ async function measure(server: RunningServer, queryFile: string, cpus: string, t
 
 async function querySet(server: RunningServer, queryFile: string, cpus: string, threads = 1): Promise<QuerySetFigures> {
   await runDnsperf({ server, queryFile, seconds: 3, cpus, threads }); // warm caches and JIT
-  const saturated = await measure(server, queryFile, cpus, threads);
+  const runs: Measured[] = [];
+  for (let i = 0; i < REPEATS; i++) runs.push(await measure(server, queryFile, cpus, threads));
+  runs.sort((a, b) => a.qps - b.qps);
+  const saturated = runs[Math.floor(runs.length / 2)] ?? runs[0];
+  if (!saturated) throw new Error('no dnsperf run');
   const fixed = await measure(server, queryFile, cpus, threads, FIXED_RATE);
   say(`${server.name}: ${Math.round(saturated.qps)} QPS saturated, p99 ${fixed.p99Ms.toFixed(2)} ms at ${FIXED_RATE} QPS`);
   return { saturated, fixed };
@@ -163,12 +169,12 @@ async function main(): Promise<void> {
     figures.push({ name: server.name, readyMs: server.readyMs, rssAfterSync: rssAfterSync[i] ?? 0, rssAfterLoad: rssBytes(server.pid), cluster, external });
   }
   await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench-propagation' } } });
-  for (const [i, server] of servers.slice(0, 2).entries()) {
-    const propagation = await measurePropagation(client, server, 'bench-propagation', `new-${i}`, PROPAGATION_SAMPLES);
+  const propagations = await measurePropagation(client, servers.slice(0, 2), 'bench-propagation', PROPAGATION_SAMPLES);
+  propagations.forEach((propagation, i) => {
     const entry = figures[i];
     if (entry) figures[i] = { ...entry, propagation };
-    say(`${server.name}: propagation p50 ${propagation.p50Ms.toFixed(1)} ms, p99 ${propagation.p99Ms.toFixed(1)} ms`);
-  }
+    say(`${entry?.name ?? ''}: propagation p50 ${propagation.p50Ms.toFixed(1)} ms, p99 ${propagation.p99Ms.toFixed(1)} ms`);
+  });
   const allCores: AllCoresFigures[] = [];
   if (machine.cores > 1) {
     // Every core for the server (dnsperf shares them): what serving threads buy.
@@ -204,7 +210,8 @@ async function main(): Promise<void> {
     notes: [
       'Cluster names: 10,000 A queries over random Services (ClusterIP and headless); external names: 1,000 names of an upstream dnsmasq (TTL 300), cached by each server (caches capped at 30 s, as `cache 30`).',
       'The resolver runs compiled to JavaScript, as the image runs it; CoreDNS runs the kubeadm server block (errors, health, ready, kubernetes, prometheus, forward, cache, loadbalance); dnsmasq answers a hosts file of the same names and forwards the external names to the same upstream.',
-      'RSS is VmRSS: 5 s after each server first answered, and again after all its runs. Propagation: a Service is created and its name asked every millisecond from just before the create request until the first answer.',
+      `Saturated figures are the median (by QPS) of ${REPEATS} runs of ${SECONDS} s. RSS is VmRSS: 5 s after each server first answered, and again after all its runs.`,
+      `Propagation: ${PROPAGATION_SAMPLES} Services created one after the other; both servers are asked each name every millisecond from just before the create request until they answer it.`,
     ],
   };
   process.stdout.write(`\n${markdownTable(report)}\n\n${allCoresTable(report)}\n\n`);

@@ -55,13 +55,11 @@ export class ResponseCache {
   }
 
   get(key: string): CacheHit | undefined {
-    for (const kind of ['success', 'denial'] as const) {
-      const entry = this.entries[kind].get(key);
-      if (!entry) continue;
-      const left = entry.ttl - Math.floor((this.now() - entry.storedAt) / 1000);
-      if (left > 0) return { stored: entry.stored, kind, ttl: left };
-      this.entries[kind].delete(key);
-    }
+    const entry = this.entries.success.get(key) ?? this.entries.denial.get(key);
+    if (!entry) return undefined;
+    const left = entry.ttl - Math.floor((this.now() - entry.storedAt) / 1000);
+    if (left > 0) return { stored: entry.stored, kind: entry.kind, ttl: left };
+    this.entries[entry.kind].delete(key);
     return undefined;
   }
 

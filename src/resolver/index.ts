@@ -55,7 +55,14 @@ function same<T>(a: T | undefined, b: T): boolean {
   return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
-class ServiceTable {
+/** One kind's maps; `find` gives the stored version of an object (by its key). */
+interface Table<T> {
+  add(object: T): void;
+  remove(object: T): void;
+  find(object: T): T | undefined;
+}
+
+class ServiceTable implements Table<ServiceRecord> {
   byName: Nested<ServiceRecord> = new Map();
   byIp = new Map<string, ServiceRecord[]>();
   size = 0;
@@ -71,9 +78,13 @@ class ServiceTable {
     for (const ip of service.clusterIPs) listRemove(this.byIp, ip, service);
     this.size--;
   }
+
+  find(service: ServiceRecord): ServiceRecord | undefined {
+    return nestedGet(this.byName, service.namespace, service.name);
+  }
 }
 
-class SliceTable {
+class SliceTable implements Table<SliceRecord> {
   byKey = new Map<string, SliceRecord>();
   byService: Nested<SliceRecord[]> = new Map();
   byIp = new Map<string, SliceRecord[]>();
@@ -96,9 +107,13 @@ class SliceTable {
     for (const address of slice.addresses) listRemove(this.byIp, address.ip, slice);
     this.addresses -= slice.addresses.length;
   }
+
+  find(slice: SliceRecord): SliceRecord | undefined {
+    return this.byKey.get(`${slice.namespace}/${slice.name}`);
+  }
 }
 
-class PodTable {
+class PodTable implements Table<PodRecord> {
   byKey = new Map<string, PodRecord>();
   byIp = new Map<string, PodRecord[]>();
 
@@ -110,6 +125,10 @@ class PodTable {
   remove(pod: PodRecord): void {
     this.byKey.delete(`${pod.namespace}/${pod.name}`);
     for (const ip of pod.ips) listRemove(this.byIp, ip, pod);
+  }
+
+  find(pod: PodRecord): PodRecord | undefined {
+    return this.byKey.get(`${pod.namespace}/${pod.name}`);
   }
 }
 
@@ -130,33 +149,13 @@ export class ClusterIndex {
   }
 
   applyServices(event: WatchEvent<ServiceRecord>): void {
-    if (event.type === 'restarted') {
-      const table = new ServiceTable();
-      for (const service of event.objects) table.add(service);
-      this.services = table;
-      this.listed('services');
-      return;
-    }
-    const old = nestedGet(this.services.byName, event.object.namespace, event.object.name);
-    if (event.type === 'applied' && same(old, event.object)) return;
-    if (old) this.services.remove(old);
-    if (event.type === 'applied') this.services.add(event.object);
-    this.touch();
+    const fresh = this.update('services', event, this.services, () => new ServiceTable());
+    if (fresh) this.services = fresh;
   }
 
   applySlices(event: WatchEvent<SliceRecord>): void {
-    if (event.type === 'restarted') {
-      const table = new SliceTable();
-      for (const slice of event.objects) table.add(slice);
-      this.slices = table;
-      this.listed('endpointslices');
-      return;
-    }
-    const old = this.slices.byKey.get(`${event.object.namespace}/${event.object.name}`);
-    if (event.type === 'applied' && same(old, event.object)) return;
-    if (old) this.slices.remove(old);
-    if (event.type === 'applied') this.slices.add(event.object);
-    this.touch();
+    const fresh = this.update('endpointslices', event, this.slices, () => new SliceTable());
+    if (fresh) this.slices = fresh;
   }
 
   applyNamespaces(event: WatchEvent<NamespaceRecord>): void {
@@ -175,20 +174,30 @@ export class ClusterIndex {
   }
 
   applyPods(event: WatchEvent<PodRecord>): void {
+    // A terminating pod keeps answering with what it had until it is deleted, and is never added.
+    if (event.type === 'restarted') event = { type: 'restarted', objects: event.objects.filter((pod) => !pod.terminating) };
+    else if (event.type === 'applied' && event.object.terminating) return;
+    const fresh = this.update('pods', event, this.pods, () => new PodTable());
+    if (fresh) this.pods = fresh;
+  }
+
+  /**
+   * Applies an event to a kind's table: a relist fills a new table, returned for the caller
+   * to swap in at once; a change replaces the stored version (an unchanged object changes nothing).
+   */
+  private update<T, Kind extends Table<T>>(kind: IndexedKind, event: WatchEvent<T>, table: Kind, create: () => Kind): Kind | undefined {
     if (event.type === 'restarted') {
-      const table = new PodTable();
-      for (const pod of event.objects) if (!pod.terminating) table.add(pod);
-      this.pods = table;
-      this.listed('pods');
-      return;
+      const fresh = create();
+      for (const object of event.objects) fresh.add(object);
+      this.listed(kind);
+      return fresh;
     }
-    // A terminating pod keeps answering with what it had until it is deleted.
-    if (event.type === 'applied' && event.object.terminating) return;
-    const old = this.pods.byKey.get(`${event.object.namespace}/${event.object.name}`);
-    if (event.type === 'applied' && same(old, event.object)) return;
-    if (old) this.pods.remove(old);
-    if (event.type === 'applied') this.pods.add(event.object);
+    const old = table.find(event.object);
+    if (event.type === 'applied' && same(old, event.object)) return undefined;
+    if (old) table.remove(old);
+    if (event.type === 'applied') table.add(event.object);
     this.touch();
+    return undefined;
   }
 
   /** Applies an event of any kind (events that cross threads say their kind). */

@@ -4,7 +4,7 @@
  * Pure.
  */
 import { isIPv6 } from 'node:net';
-import { ipFamily } from './ip.ts';
+import { canonicalIp, ipFamily } from './ip.ts';
 import { isSubdomain } from './wire-name.ts';
 
 export interface ServerAddress {
@@ -30,7 +30,8 @@ export function parseServer(text: string): ServerAddress {
   const family = ipFamily(host);
   if (!family) throw new Error(`"${text}" is not an IP address (with an optional port)`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`"${text}" has an invalid port`);
-  return { host, port, family };
+  // Canonical, so that it compares equal to the address a response comes from.
+  return { host: canonicalIp(host) ?? host, port, family };
 }
 
 /** The `nameserver` lines of a resolv.conf (zone ids of link-local addresses are dropped). */

@@ -101,6 +101,10 @@ export class Forwarder {
     if (hit) return answerRecords(hit.stored.message, hit.stored).map((r) => ({ ...r, ttl: hit.ttl }));
     const question = encodeQuestion(name, type);
     if (!question) return undefined;
+    if (this.exchanges >= this.options.maxConcurrent && !this.inFlight.has(key)) {
+      this.options.stats.concurrencyReject();
+      return undefined;
+    }
     const exchanged = await this.ask(key, lowerName, question, dnssecOk, false);
     return exchanged ? answerRecords(exchanged.stored.message, exchanged.stored) : undefined;
   }

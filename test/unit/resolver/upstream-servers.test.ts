@@ -7,7 +7,7 @@ describe('upstream servers', () => {
   test('are written as IP, IP:port, [IPv6]:port or a bare IPv6 address', () => {
     assert.deepEqual(parseServer('10.0.0.10'), { host: '10.0.0.10', port: 53, family: 4 });
     assert.deepEqual(parseServer('10.0.0.10:5353'), { host: '10.0.0.10', port: 5353, family: 4 });
-    assert.deepEqual(parseServer('[fd00::53]:5353'), { host: 'fd00::53', port: 5353, family: 6 });
+    assert.deepEqual(parseServer('[fd00:0::53]:5353'), { host: 'fd00::53', port: 5353, family: 6 });
     assert.deepEqual(parseServer('fd00::53'), { host: 'fd00::53', port: 53, family: 6 });
     assert.throws(() => parseServer('dns.example'), /not an IP address/);
     assert.throws(() => parseServer('10.0.0.1:99999'), /invalid port/);
