@@ -70,8 +70,9 @@ export class ResponseCache {
     if (!decision) return undefined;
     const ttl = Math.min(decision.ttl, this.maxSeconds);
     if (ttl <= 0) return undefined;
+    this.entries.success.delete(key);
+    this.entries.denial.delete(key);
     const map = this.entries[decision.kind];
-    map.delete(key);
     if (map.size >= this.capacity) {
       const oldest = map.keys().next();
       if (!oldest.done) map.delete(oldest.value);
