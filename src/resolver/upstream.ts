@@ -47,7 +47,6 @@ interface Exchanged {
 
 interface Pending {
   readonly server: ServerAddress;
-  readonly question: Buffer;
   readonly resolve: (message: Buffer | undefined) => void;
 }
 
@@ -148,7 +147,7 @@ export class Forwarder {
       const began = performance.now();
       const id = randomInt(65536);
       const message = encodeUpstreamQuery(id, question, dnssecOk, checkingDisabled);
-      let response = await this.udp(server, id, message, question);
+      let response = await this.udp(server, id, message);
       let scanned = response && parse(response);
       if (response && scanned?.truncated) {
         response = await this.tcp(server, message);
@@ -165,7 +164,7 @@ export class Forwarder {
     return undefined;
   }
 
-  private udp(server: ServerAddress, id: number, message: Buffer, question: Buffer): Promise<Buffer | undefined> {
+  private udp(server: ServerAddress, id: number, message: Buffer): Promise<Buffer | undefined> {
     const sockets = this.socketsFor(server.family);
     const index = this.nextSocket++ % sockets.length;
     const socket = sockets[index];
@@ -179,7 +178,7 @@ export class Forwarder {
         this.pending.delete(pendingKey);
         resolve(response);
       };
-      this.pending.set(pendingKey, { server, question, resolve: finish });
+      this.pending.set(pendingKey, { server, resolve: finish });
       socket.send(message, server.port, server.host, (error) => {
         if (error) finish(undefined);
       });

@@ -1,7 +1,8 @@
 /** Headless services: one record per ready endpoint, endpoint names, SRV per endpoint and port. */
-import { describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
 import { CLUSTER } from './fixture.ts';
-import { fixtureIndex, makeHandler, rows, soa } from './rows.ts';
+import { answer, fixtureIndex, makeHandler, rows, soa } from './rows.ts';
 
 const handler = makeHandler(fixtureIndex(CLUSTER));
 const HDLS = 'hdls1.testns.svc.cluster.local';
@@ -54,4 +55,18 @@ describe('SRV records of a headless service', () => {
     },
     { qname: `_https._tcp.${HDLS}`, qtype: 'SRV', rcode: 'NXDOMAIN', ns: [soa()] },
   ]);
+});
+
+describe('several addresses', () => {
+  test('turn round robin from one answer to the next, as CoreDNS with loadbalance', async () => {
+    const firsts = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const got = await answer(handler, HDLS, 'A');
+      // The first answer record: a pointer to the question (c0 0c), type, class, TTL, length, then the address.
+      const at = got.raw.indexOf(Buffer.from([0xc0, 0x0c]));
+      firsts.add(got.raw.subarray(at + 12, at + 16).join('.'));
+      assert.equal(got.answer.length, 3);
+    }
+    assert.equal(firsts.size, 3, 'each of the three addresses came first once');
+  });
 });
