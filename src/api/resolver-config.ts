@@ -32,9 +32,24 @@ export const resolverConfigSchema = z.object({
     /** Empty: the nameservers of /etc/resolv.conf. */
     nameservers: z.array(z.string().min(1)).default([]),
     cacheSeconds: z.number().int().min(0).max(3600).default(30),
-  }).default({ nameservers: [], cacheSeconds: 30 }),
+    /** How long to wait for one upstream server before trying the next (then SERVFAIL). */
+    timeoutSeconds: z.number().min(0.05).max(30).default(2),
+    /** Upstream exchanges in flight at most; queries beyond it are REFUSED (CoreDNS `max_concurrent`). */
+    maxConcurrent: z.number().int().min(1).max(100_000).default(1000),
+  }).default({ nameservers: [], cacheSeconds: 30, timeoutSeconds: 2, maxConcurrent: 1000 }),
   /** Zone -> servers ("IP" or "IP:port"). */
   stubDomains: z.record(domain, z.array(z.string().min(1)).min(1)).default({}),
+  /** DNS over TCP: connections idle this long are closed; connections beyond the cap are refused. */
+  tcp: z.object({
+    idleTimeoutSeconds: z.number().min(0.1).max(300).default(10),
+    maxConnections: z.number().int().min(1).max(100_000).default(1000),
+  }).default({ idleTimeoutSeconds: 10, maxConnections: 1000 }),
+  /**
+   * Threads that answer DNS, all on the same port: `auto` is one per core the process is
+   * given (CPU affinity and cgroup quota, as Go's GOMAXPROCS), at most 4. Each extra thread
+   * keeps its own copy of the index: memory grows with the threads (bench/RESULTS.md).
+   */
+  threads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
   /** Seconds to keep answering after SIGTERM while /ready fails (CoreDNS `health { lameduck }`). */
   lameduckSeconds: z.number().min(0).max(300).default(5),
   logLevel: z.enum(LOG_LEVELS).default('info'),

@@ -13,5 +13,6 @@ export interface Command {
 export const commands: Record<string, Command> = {
   compare: { summary: 'ask two resolvers the same questions and print every difference', load: () => import('./compare.ts') },
   operator: { summary: 'run the ClusterDNS controller and the injection webhook against a cluster', load: () => import('./operator.ts') },
+  resolver: { summary: 'serve cluster DNS from a watch cache of the apiserver (the DNS server of an instance)', load: () => import('./resolver.ts') },
   local: { summary: 'run the whole product on this machine (control plane, operator, resolvers)', load: () => import('./local.ts') },
 };

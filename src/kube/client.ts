@@ -6,7 +6,8 @@
  * lists and watches return the same raw JSON (the generated clients turn timestamps into
  * Date objects on list but not on watch), and so that a watch has the timeouts we choose.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createRequire } from 'node:module';
 import { request } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import { request as plainRequest } from 'node:http';
@@ -43,7 +44,10 @@ export class KubeConnectionError extends Error {
  * ($KUBECONFIG or ~/.kube/config), as kubectl and controller-runtime do.
  */
 export function loadKubeConfig(file?: string): KubeConfig {
-  const config = new KubeConfig();
+  // Loaded on first use: the package brings every generated API model (about 85 MB of
+  // memory), which a process that only needs KubeClient (the resolver) should not pay for.
+  const { KubeConfig: KubeConfigClass } = createRequire(import.meta.url)('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+  const config = new KubeConfigClass();
   if (file) config.loadFromFile(file);
   else if (process.env['KUBERNETES_SERVICE_HOST'] && !process.env['KUBECONFIG']) config.loadFromCluster();
   else config.loadFromDefault();

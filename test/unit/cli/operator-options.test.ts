@@ -28,6 +28,7 @@ describe('the operator flags', () => {
       kubeconfig: undefined,
       selector: '',
       webhook: true,
+      webhookHost: undefined,
       webhookPort: 9443,
       webhookUrl: undefined,
     });
@@ -37,12 +38,12 @@ describe('the operator flags', () => {
     const parsed = options([
       '--namespace', 'dns', '--resolver-image-repository', 'registry.example:5000/dns/resolver', '--leader-elect',
       '--metrics-addr', '127.0.0.1:9090', '--health-addr', '[::1]:9091', '--log-level', 'debug', '--kubeconfig', '/tmp/kc',
-      '--selector', 'team=dns,tier in (a, b),!legacy', '--webhook=false', '--webhook-port', '10443', '--webhook-url', 'https://127.0.0.1:10443/mutate-v1-pod',
+      '--selector', 'team=dns,tier in (a, b),!legacy', '--webhook=false', '--webhook-port', '10443', '--webhook-host', '127.0.0.1', '--webhook-url', 'https://127.0.0.1:10443/mutate-v1-pod',
     ]);
     assert.deepEqual(parsed, {
       namespace: 'dns', resolverImageRepository: 'registry.example:5000/dns/resolver', leaderElect: true,
       metricsAddr: { host: '127.0.0.1', port: 9090 }, healthAddr: { host: '::1', port: 9091 }, logLevel: 'debug', kubeconfig: '/tmp/kc',
-      selector: 'team=dns,tier in (a, b),!legacy', webhook: false, webhookPort: 10443, webhookUrl: 'https://127.0.0.1:10443/mutate-v1-pod',
+      selector: 'team=dns,tier in (a, b),!legacy', webhook: false, webhookHost: '127.0.0.1', webhookPort: 10443, webhookUrl: 'https://127.0.0.1:10443/mutate-v1-pod',
     });
   });
 

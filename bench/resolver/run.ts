@@ -1,0 +1,233 @@
+/**
+ * `npm run bench:resolver`: the resolver against CoreDNS and dnsmasq, one command.
+ *
+ * Starts its own control plane, creates 10,000 Services with 50,000 endpoints, runs the
+ * three servers on loopback pinned to the same core, drives each with dnsperf and the same
+ * query files (cluster names; external names that each server forwards to one upstream
+ * dnsmasq and then answers from its cache), measures RSS after the sync and after the load
+ * and the propagation latency of a new Service, prints a side-by-side table and writes the
+ * "Resolver" section of bench/RESULTS.md. Everything it starts it stops, whatever happens.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
+import { ensureBinaries } from '../../src/local/binaries.ts';
+import { ControlPlane } from '../../src/local/control-plane.ts';
+import { benchServices, createLoad, NAMESPACE_PREFIX } from './cluster-load.ts';
+import type { BenchService, LoadShape } from './cluster-load.ts';
+import { measureCodec } from './codec.ts';
+import { runDnsperf } from './dnsperf.ts';
+import { coreSplit, describeMachine, rssBytes, watchCpu } from './machine.ts';
+import { measurePropagation } from './propagation.ts';
+import { allCoresTable, markdownSection, markdownTable, writeResults } from './report.ts';
+import type { AllCoresFigures, Measured, QuerySetFigures, Report, ServerFigures } from './report.ts';
+import { threadCount } from '../../src/resolver/resolver.ts';
+import { startCoredns, startDnsmasq, startResolver } from './servers.ts';
+import type { RunningServer } from './servers.ts';
+
+const SHAPE: LoadShape = { namespaces: 100, services: 10_000, endpointsPerService: 5 };
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const FIXED_RATE = 10_000;
+const EXTERNAL_NAMES = 1000;
+const PROPAGATION_SAMPLES = 200;
+/** Saturated runs per measurement; the one with the median QPS is reported (a shared machine is noisy). */
+const REPEATS = 3;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const say = (line: string): void => { process.stderr.write(`bench: ${line}\n`); };
+const cleanups: Array<() => Promise<void> | void> = [];
+
+async function cleanup(): Promise<void> {
+  for (const step of cleanups.splice(0).reverse()) {
+    try {
+      await step();
+    } catch (error) {
+      say(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+/** Compiles the resolver as the image ships it (JavaScript, not type-stripped TypeScript). */
+function build(dir: string): string {
+  const out = join(dir, 'build');
+  execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
+  copyFileSync(join(ROOT, 'package.json'), join(out, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'));
+  return join(out, 'src/cli/main.js');
+}
+
+async function startPlane(): Promise<ControlPlane> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ControlPlane.start({ log: say });
+    } catch (error) {
+      // A port taken between choosing and binding it (the machine is shared): try again.
+      if (attempt >= 3) throw error;
+      say(`control plane did not start (${error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)}); again`);
+    }
+  }
+}
+
+interface ServiceList {
+  items: Array<{ metadata: { namespace: string; name: string }; spec: { clusterIP?: string } }>;
+  metadata: { continue?: string };
+}
+
+/** `ip name` lines for dnsmasq: the cluster IP of each service, every endpoint of a headless one. */
+async function clusterHosts(client: KubeClient, services: readonly BenchService[]): Promise<string> {
+  const ips = new Map<string, string>();
+  let next: string | undefined;
+  do {
+    const page = await client.request<ServiceList>('GET', '/api/v1/services', { query: { limit: 2000, continue: next } });
+    for (const item of page.items) ips.set(`${item.metadata.namespace}/${item.metadata.name}`, item.spec.clusterIP ?? '');
+    next = page.metadata.continue || undefined;
+  } while (next);
+  return services.flatMap((s) => {
+    const fqdn = `${s.name}.${s.namespace}.svc.cluster.local`;
+    return s.headless ? s.endpoints.map((ip) => `${ip} ${fqdn}`) : [`${ips.get(`${s.namespace}/${s.name}`) ?? ''} ${fqdn}`];
+  }).join('\n') + '\n';
+}
+
+function queryFiles(dir: string, services: readonly BenchService[]): { cluster: string; external: string; externalHosts: string } {
+  let seed = 42;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const cluster = join(dir, 'cluster-queries.txt');
+  writeFileSync(cluster, Array.from({ length: 10_000 }, () => {
+    const s = services[Math.floor(random() * services.length)];
+    return s ? `${s.name}.${s.namespace}.svc.cluster.local A` : '';
+  }).join('\n') + '\n');
+  const names = Array.from({ length: EXTERNAL_NAMES }, (_, i) => `ext-${i}.bench.test`);
+  const external = join(dir, 'external-queries.txt');
+  writeFileSync(external, names.map((n) => `${n} A`).join('\n') + '\n');
+  const externalHosts = join(dir, 'external-hosts');
+  writeFileSync(externalHosts, names.map((n, i) => `192.0.${2 + (i >> 8)}.${i & 0xff} ${n}`).join('\n') + '\n');
+  return { cluster, external, externalHosts };
+}
+
+async function measure(server: RunningServer, queryFile: string, cpus: string, threads: number, rate?: number): Promise<Measured> {
+  let dnsperfPid = -1;
+  const cpu = watchCpu(() => [server.pid, dnsperfPid]);
+  const result = await runDnsperf({ server, queryFile, seconds: rate ? 10 : SECONDS, cpus, threads, ...(rate ? { rate } : {}), onStart: (pid) => { dnsperfPid = pid; } });
+  return { ...result, ...cpu.stop() };
+}
+
+async function querySet(server: RunningServer, queryFile: string, cpus: string, threads = 1): Promise<QuerySetFigures> {
+  await runDnsperf({ server, queryFile, seconds: 3, cpus, threads }); // warm caches and JIT
+  const runs: Measured[] = [];
+  for (let i = 0; i < REPEATS; i++) runs.push(await measure(server, queryFile, cpus, threads));
+  runs.sort((a, b) => a.qps - b.qps);
+  const saturated = runs[Math.floor(runs.length / 2)] ?? runs[0];
+  if (!saturated) throw new Error('no dnsperf run');
+  const fixed = await measure(server, queryFile, cpus, threads, FIXED_RATE);
+  say(`${server.name}: ${Math.round(saturated.qps)} QPS saturated, p99 ${fixed.p99Ms.toFixed(2)} ms at ${FIXED_RATE} QPS`);
+  return { saturated, fixed };
+}
+
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  const cores = coreSplit(machine.cores);
+  const dir = mkdtempSync(join(tmpdir(), 'clusterdns-bench-'));
+  cleanups.push(() => { rmSync(dir, { recursive: true, force: true }); });
+  say(`${machine.cores} cores (${machine.cpuModel}), Node.js ${machine.node}; servers on core(s) ${cores.server}, dnsperf on ${cores.client}`);
+  const main = build(dir);
+  const binaries = await ensureBinaries(['coredns'], say);
+  const plane = await startPlane();
+  cleanups.push(() => plane.stop());
+  const client = new KubeClient(loadKubeConfig(plane.kubeconfigPath));
+  say(`creating ${SHAPE.services} Services with ${SHAPE.services * SHAPE.endpointsPerService} endpoints`);
+  const began = Date.now();
+  const services = await createLoad(client, SHAPE, say);
+  say(`created in ${((Date.now() - began) / 1000).toFixed(0)} s`);
+  const files = queryFiles(dir, services);
+  writeFileSync(join(dir, 'cluster-hosts'), await clusterHosts(client, services));
+  const probe = `svc-0.${NAMESPACE_PREFIX}0.svc.cluster.local`;
+  const common = { dir, cpus: cores.server, log: say };
+  const upstream = await startDnsmasq({ ...common, cpus: cores.client, name: 'upstream-dnsmasq', hostsFile: files.externalHosts, probe: 'ext-0.bench.test', localTtl: 300 });
+  cleanups.push(() => upstream.stop());
+  const upstreamAddress = `127.0.0.1:${upstream.port}`;
+  const servers: RunningServer[] = [];
+  servers.push(await startResolver({ ...common, main, kubeconfig: plane.kubeconfigPath, upstream: upstreamAddress, probe }));
+  cleanups.push(() => servers[0]?.stop());
+  servers.push(await startCoredns({ ...common, binary: binaries.coredns, kubeconfig: plane.kubeconfigPath, upstream: upstreamAddress, probe }));
+  cleanups.push(() => servers[1]?.stop());
+  servers.push(await startDnsmasq({ ...common, name: 'dnsmasq', hostsFile: join(dir, 'cluster-hosts'), upstream: `127.0.0.1#${upstream.port}`, probe, localTtl: 30 }));
+  cleanups.push(() => servers[2]?.stop());
+  await sleep(5000);
+  const rssAfterSync = servers.map((s) => rssBytes(s.pid));
+
+  const figures: ServerFigures[] = [];
+  for (const [i, server] of servers.entries()) {
+    const cluster = await querySet(server, files.cluster, cores.client);
+    const external = await querySet(server, files.external, cores.client);
+    figures.push({ name: server.name, readyMs: server.readyMs, rssAfterSync: rssAfterSync[i] ?? 0, rssAfterLoad: rssBytes(server.pid), cluster, external });
+  }
+  await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench-propagation' } } });
+  const propagations = await measurePropagation(client, servers.slice(0, 2), 'bench-propagation', PROPAGATION_SAMPLES);
+  propagations.forEach((propagation, i) => {
+    const entry = figures[i];
+    if (entry) figures[i] = { ...entry, propagation };
+    say(`${entry?.name ?? ''}: propagation p50 ${propagation.p50Ms.toFixed(1)} ms, p99 ${propagation.p99Ms.toFixed(1)} ms`);
+  });
+  const allCores: AllCoresFigures[] = [];
+  if (machine.cores > 1) {
+    // Every core for the server (dnsperf shares them): what serving threads buy.
+    const everyCore = `0-${machine.cores - 1}`;
+    const wide = { ...common, cpus: everyCore };
+    const widened = [
+      await startResolver({ ...wide, main, kubeconfig: plane.kubeconfigPath, upstream: upstreamAddress, probe, name: 'all-cores' }),
+      await startCoredns({ ...wide, binary: binaries.coredns, kubeconfig: plane.kubeconfigPath, upstream: upstreamAddress, probe }),
+    ];
+    for (const server of widened) cleanups.push(() => server.stop());
+    await sleep(5000);
+    for (const [i, server] of widened.entries()) {
+      const rssAfterSync = rssBytes(server.pid);
+      const cluster = await querySet(server, files.cluster, everyCore, Math.min(machine.cores, 4));
+      allCores.push({
+        name: server.name, threads: i === 0 ? String(threadCount('auto', machine.cores)) : `GOMAXPROCS ${machine.cores}`,
+        rssAfterSync, rssAfterLoad: rssBytes(server.pid), cluster,
+      });
+      await server.stop();
+    }
+  }
+  const report: Report = {
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    command: 'npm run bench:resolver',
+    machine,
+    cores,
+    shape: `Cluster: ${benchServices(SHAPE).length.toLocaleString('en-US')} Services (one in ten headless) in ${SHAPE.namespaces} namespaces, each with one EndpointSlice of ${SHAPE.endpointsPerService} ready endpoints (${(SHAPE.services * SHAPE.endpointsPerService).toLocaleString('en-US')} endpoints).`,
+    fixedRate: FIXED_RATE,
+    seconds: SECONDS,
+    servers: figures,
+    allCores,
+    codec: measureCodec(),
+    notes: [
+      'Cluster names: 10,000 A queries over random Services (ClusterIP and headless); external names: 1,000 names of an upstream dnsmasq (TTL 300), cached by each server (caches capped at 30 s, as `cache 30`).',
+      'The resolver runs compiled to JavaScript, as the image runs it; CoreDNS runs the kubeadm server block (errors, health, ready, kubernetes, prometheus, forward, cache, loadbalance); dnsmasq answers a hosts file of the same names and forwards the external names to the same upstream.',
+      `Saturated figures are the median (by QPS) of ${REPEATS} runs of ${SECONDS} s. RSS is VmRSS: 5 s after each server first answered, and again after all its runs.`,
+      `Propagation: ${PROPAGATION_SAMPLES} Services created one after the other; both servers are asked each name every millisecond from just before the create request until they answer it.`,
+    ],
+  };
+  process.stdout.write(`\n${markdownTable(report)}\n\n${allCoresTable(report)}\n\n`);
+  writeResults(join(ROOT, 'bench/RESULTS.md'), markdownSection(report));
+  say('bench/RESULTS.md updated (section "Resolver")');
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: cleaning up`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} finally {
+  await cleanup();
+}

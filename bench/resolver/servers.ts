@@ -1,0 +1,123 @@
+/**
+ * The servers under test, each started on loopback and pinned to the same cores: the
+ * resolver (compiled to JavaScript, as the image runs it), CoreDNS (the kubeadm Corefile,
+ * out of cluster) and dnsmasq (a hosts file of the same names). Also the upstream all three
+ * forward external names to: another dnsmasq.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { openSync, closeSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, httpRequest, waitFor } from '../../src/local/net.ts';
+import { ask } from '../../test/resolver/dns.ts';
+
+export interface RunningServer {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Milliseconds from start until it answered the cluster (ready). */
+  readonly readyMs: number;
+  stop(): Promise<void>;
+}
+
+export interface ServerStart {
+  readonly dir: string;
+  readonly cpus: string;
+  readonly log: (line: string) => void;
+}
+
+function launch(name: string, dir: string, cpus: string, command: string, args: readonly string[], env?: NodeJS.ProcessEnv): ChildProcess {
+  const out = openSync(join(dir, `${name}.log`), 'a');
+  try {
+    return spawn('taskset', ['-c', cpus, command, ...args], { stdio: ['ignore', out, out], env: env ?? process.env });
+  } finally {
+    closeSync(out);
+  }
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => { child.once('exit', () => { resolve(); }); });
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+}
+
+function exitReason(child: ChildProcess, name: string): () => string | undefined {
+  return () => (child.exitCode !== null ? `${name} exited with ${child.exitCode}` : undefined);
+}
+
+async function started(name: string, child: ChildProcess, port: number, began: number, ready: () => Promise<boolean>): Promise<RunningServer> {
+  await waitFor(name, ready, 300_000, exitReason(child, name));
+  return { name, host: '127.0.0.1', port, pid: child.pid ?? -1, readyMs: Date.now() - began, stop: stopper(child) };
+}
+
+/** Ready once `name` gets a positive answer (dnsmasq, and a check that each server answers the cluster). */
+async function answers(port: number, name: string): Promise<boolean> {
+  const response = await ask({ host: '127.0.0.1', port }, name, 'A', { timeoutMs: 500 });
+  return (response.answers?.length ?? 0) > 0;
+}
+
+export async function startResolver(options: ServerStart & { readonly main: string; readonly kubeconfig: string; readonly upstream: string; readonly probe: string; readonly name?: string }): Promise<RunningServer> {
+  const ports = { port: await freePort(), healthPort: await freePort(), readyPort: await freePort(), metricsPort: await freePort() };
+  const config = join(options.dir, `resolver${options.name ? `-${options.name}` : ''}.json`);
+  writeFileSync(config, JSON.stringify({ listenAddress: '127.0.0.1', ...ports, upstream: { nameservers: [options.upstream] }, logLevel: 'warn', lameduckSeconds: 0 }));
+  const began = Date.now();
+  const child = launch('clusterdns-resolver', options.dir, options.cpus, process.execPath, [options.main, 'resolver', '--config', config, '--kubeconfig', options.kubeconfig]);
+  return started('clusterdns resolver', child, ports.port, began, async () =>
+    (await httpRequest({ url: `http://127.0.0.1:${ports.readyPort}/ready` })).status === 200 && answers(ports.port, options.probe));
+}
+
+export async function startCoredns(options: ServerStart & { readonly binary: string; readonly kubeconfig: string; readonly upstream: string; readonly probe: string }): Promise<RunningServer> {
+  const port = await freePort();
+  const [health, ready, metrics] = [await freePort(), await freePort(), await freePort()];
+  // kubeadm's server block (dns-behaviour.md), out of cluster: loop and reload left out
+  // (they do nothing per query), everything that runs per query kept.
+  const corefile = `.:${port} {
+    bind 127.0.0.1
+    errors
+    health 127.0.0.1:${health} {
+        lameduck 5s
+    }
+    ready 127.0.0.1:${ready}
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig ${options.kubeconfig}
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 30
+    }
+    prometheus 127.0.0.1:${metrics}
+    forward . ${options.upstream} {
+        max_concurrent 1000
+    }
+    cache 30 {
+        disable success cluster.local
+        disable denial cluster.local
+    }
+    loadbalance
+}
+`;
+  writeFileSync(join(options.dir, 'Corefile'), corefile);
+  const began = Date.now();
+  const child = launch('coredns', options.dir, options.cpus, options.binary, ['-conf', join(options.dir, 'Corefile')]);
+  return started('CoreDNS', child, port, began, async () =>
+    (await httpRequest({ url: `http://127.0.0.1:${ready}/ready` })).status === 200 && answers(port, options.probe));
+}
+
+/** dnsmasq answering `hostsFile` itself and forwarding the rest to `upstream` (host#port) with its cache. */
+export async function startDnsmasq(options: ServerStart & { readonly name: string; readonly hostsFile: string; readonly upstream?: string; readonly probe: string; readonly localTtl: number }): Promise<RunningServer> {
+  const port = await freePort();
+  const args = [
+    '--keep-in-foreground', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts',
+    `--addn-hosts=${options.hostsFile}`, `--local-ttl=${options.localTtl}`, '--cache-size=10000', '--dns-forward-max=1000',
+    '--pid-file=', '--log-facility=-', '--user=root',
+    ...(options.upstream ? [`--server=${options.upstream}`] : []),
+  ];
+  const began = Date.now();
+  const child = launch(options.name, options.dir, options.cpus, 'dnsmasq', args);
+  return started(options.name, child, port, began, () => answers(port, options.probe));
+}
