@@ -1,22 +1,139 @@
 /**
- * `clusterdns local`: a real control plane on this machine, up until Ctrl-C.
+ * `clusterdns local` (`npm start`): the whole product on this machine. A real control plane
+ * with KWOK nodes, the CRD and RBAC, the operator with its webhook, the sample ClusterDNS, a
+ * demo workload, and a real resolver process on loopback for each ClusterDNS. Stays up until
+ * Ctrl-C, then stops everything it started.
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CLUSTERDNS_PATH } from '../api/names.ts';
+import { KubeClient, loadKubeConfig } from '../kube/client.ts';
 import { ControlPlane } from '../local/control-plane.ts';
+import { installDemo, installFoundations, installSamples } from '../local/install.ts';
+import { Kubectl } from '../local/kubectl.ts';
+import { waitFor } from '../local/net.ts';
+import { startLocalOperator } from '../local/operator.ts';
+import { repositoryRoot } from '../local/repo.ts';
+import { LocalResolvers } from '../local/resolvers.ts';
+import type { ServedInstance } from '../local/resolvers.ts';
+import { AlreadyRunningError, LocalStateDir } from '../local/state.ts';
+import { digCommand, localState, summaryText } from '../local/summary.ts';
+import type { LocalFacts } from '../local/summary.ts';
+
+const USAGE = `usage: clusterdns local [--state-dir DIR]
+
+Runs the whole product on this machine: a local control plane with fake (KWOK) nodes, the
+operator and its webhook, the sample ClusterDNS, a demo workload, and one resolver on
+127.0.0.1 for each ClusterDNS. Stays up until Ctrl-C.
+
+flags:
+  --state-dir DIR   where local.json (the facts for scripts) and the lock go (default .clusterdns in the checkout)
+`;
+
+const AVAILABLE_TIMEOUT_MS = 120_000;
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } } });
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, 'state-dir': { type: 'string' } } }));
+  } catch (error) {
+    process.stderr.write(`clusterdns local: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
   if (values.help) {
-    process.stdout.write('usage: clusterdns local\n\nStarts a local control plane and stays up until Ctrl-C.\n');
+    process.stdout.write(USAGE);
     return 0;
   }
   const say = (line: string): void => { process.stderr.write(`clusterdns local: ${line}\n`); };
-  const plane = await ControlPlane.start({ log: say });
-  process.stdout.write(`\nexport KUBECONFIG=${plane.kubeconfigPath}\nkubectl: ${plane.binaries.kubectl}\n\nPress Ctrl-C to stop.\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const state = new LocalStateDir(values['state-dir'] ?? join(repositoryRoot(), '.clusterdns'));
+  try {
+    state.lock();
+  } catch (error) {
+    if (!(error instanceof AlreadyRunningError)) throw error;
+    say(error.message);
+    return 1;
+  }
+
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    if (!stop.signal.aborted) say('stopping (this takes a few seconds)');
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let plane: ControlPlane | undefined;
+  try {
+    plane = await ControlPlane.start({ log: say });
+    if (!stop.signal.aborted) await serve(plane, state, say, stop.signal);
+    return 0;
+  } catch (error) {
+    if (stop.signal.aborted) return 0;
+    say(error instanceof Error ? error.message : String(error));
+    return 1;
+  } finally {
+    await plane?.stop();
+    state.clear();
+  }
+}
+
+/** Installs and runs the product on `plane` until `signal` aborts. */
+async function serve(plane: ControlPlane, state: LocalStateDir, say: (line: string) => void, signal: AbortSignal): Promise<void> {
+  const began = Date.now();
+  const kubectl = new Kubectl(plane.binaries.kubectl, plane.kubeconfigPath);
+  const client = new KubeClient(loadKubeConfig(plane.kubeconfigPath));
+  const facts: LocalFacts = { pid: process.pid, kubeconfig: plane.kubeconfigPath, kubectl: plane.binaries.kubectl, apiserver: plane.apiserverUrl };
+
+  await installFoundations(kubectl);
+  say('CRD and RBAC installed');
+  await startLocalOperator(plane);
+  say('operator and webhook ready');
+
+  let summarized = false;
+  const reported = new Set<string>();
+  const resolvers = new LocalResolvers({
+    client,
+    kubeconfigPath: plane.kubeconfigPath,
+    dir: plane.dir,
+    startProcess: (name, command, args) => plane.startCompanion(name, command, args),
+    logFile: (name) => plane.logFile(name),
+    log: say,
+    onChange: (served) => {
+      state.write(localState(facts, served));
+      // After the summary, each newly served instance gets its own dig line.
+      for (const instance of served.filter((i) => i.ready && !reported.has(i.name))) {
+        reported.add(instance.name);
+        if (summarized) process.stdout.write(`${instance.name} is served: ${digCommand(instance)}\n`);
+      }
+    },
   });
-  await plane.stop();
-  return 0;
+  // The resolvers also stop when starting fails half-way.
+  const failed = new AbortController();
+  const following = resolvers.run(AbortSignal.any([signal, failed.signal]));
+
+  try {
+    await installSamples(kubectl);
+    await waitFor('the sample ClusterDNS to be Available and served', async () => allAvailable(client, resolvers.served()), AVAILABLE_TIMEOUT_MS, () => (signal.aborted ? 'interrupted' : undefined));
+    // After the instance has its clusterIP, so that the webhook points the demo pods at it.
+    await installDemo(kubectl);
+    const table = await kubectl.run(['get', 'clusterdnses']);
+    say(`ready ${process.uptime().toFixed(1)}s after start (control plane ${(plane.startupMs / 1000).toFixed(1)}s, product ${((Date.now() - began) / 1000).toFixed(1)}s)`);
+    process.stdout.write(summaryText(facts, table, resolvers.served(), state.stateFile));
+    summarized = true;
+  } catch (error) {
+    if (!signal.aborted) {
+      failed.abort();
+      await following;
+      throw error;
+    }
+  }
+  await following;
+}
+
+/** Every ClusterDNS reports Available=True and has a ready resolver on loopback. */
+async function allAvailable(client: KubeClient, served: readonly ServedInstance[]): Promise<boolean> {
+  const list = await client.request<{ items: Array<{ metadata: { name: string }; status?: { conditions?: Array<{ type: string; status: string }> } }> }>('GET', CLUSTERDNS_PATH);
+  if (list.items.length === 0) return false;
+  return list.items.every((item) =>
+    item.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True')
+    && served.some((i) => i.name === item.metadata.name && i.ready));
 }

@@ -50,6 +50,8 @@ export class ControlPlane {
   private readonly reaper: Reaper;
   private readonly log: (line: string) => void;
   private readonly processes = new Map<string, ManagedProcess>();
+  /** The product's own processes started beside the parts (local mode's operator and resolvers). */
+  private readonly companions = new Set<ManagedProcess>();
   private stopped = false;
 
   private constructor(dir: string, binaries: BinaryPaths, pki: Pki, ports: Ports, reaper: Reaper, log: (line: string) => void) {
@@ -133,22 +135,41 @@ export class ControlPlane {
     return httpRequest({ url: this.apiserverUrl + path, method, json, tls: this.adminTls() });
   }
 
-  /** Stops every part (newest first) and removes the temp directory. Safe to call twice. */
+  /**
+   * Starts a process that lives beside the control plane: its log goes with the parts' logs,
+   * the watchdog kills it if this process dies, and `stop()` stops it before the parts. The
+   * caller may stop it earlier.
+   */
+  startCompanion(name: string, command: string, args: readonly string[]): ManagedProcess {
+    const child = ManagedProcess.start({ name, command, args, logFile: this.logFile(name) }, this.reaper);
+    this.companions.add(child);
+    return child;
+  }
+
+  /** Where a part's or companion's stdout and stderr go. */
+  logFile(name: string): string {
+    return join(this.dir, 'logs', `${name}.log`);
+  }
+
+  /** Stops the companions, then every part (newest first), and removes the temp directory. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await Promise.all([...this.companions].map((child) => child.stop()));
+    this.companions.clear();
     for (const name of ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd']) {
       await this.processes.get(name)?.stop();
       this.processes.delete(name);
     }
     rmSync(this.dir, { recursive: true, force: true });
+    this.reaper.dismiss();
     this.log('control plane stopped');
   }
 
   /** The last lines of a part's log, for error messages. */
   logTail(name: string, lines = 20): string {
     try {
-      return readFileSync(join(this.dir, 'logs', `${name}.log`), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      return readFileSync(this.logFile(name), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
     } catch {
       return '(no log)';
     }
@@ -156,7 +177,7 @@ export class ControlPlane {
 
   private async launch(name: string, command: string, args: string[], ready: () => Promise<boolean>): Promise<void> {
     const began = Date.now();
-    const spec: ProcessSpec = { name, command, args, logFile: join(this.dir, 'logs', `${name}.log`) };
+    const spec: ProcessSpec = { name, command, args, logFile: this.logFile(name) };
     const child = ManagedProcess.start(spec, this.reaper);
     this.processes.set(name, child);
     try {

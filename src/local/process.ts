@@ -19,6 +19,7 @@ export interface ReaperState {
 export class Reaper {
   private readonly state: ReaperState = { pids: [], dirs: [] };
   private readonly file: string;
+  private watchdog: ChildProcess | undefined;
 
   private constructor(file: string) {
     this.file = file;
@@ -30,9 +31,15 @@ export class Reaper {
     reaper.state.dirs.push(...dirs);
     reaper.save();
     const script = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './reaper-main.ts' : './reaper-main.js', import.meta.url));
-    const watchdog = spawn(process.execPath, [script, String(process.pid), file], { detached: true, stdio: 'ignore' });
-    watchdog.unref();
+    reaper.watchdog = spawn(process.execPath, [script, String(process.pid), file], { detached: true, stdio: 'ignore' });
+    reaper.watchdog.unref();
     return reaper;
+  }
+
+  /** Ends the watchdog once everything it guards has been cleaned up by its parent. */
+  dismiss(): void {
+    this.watchdog?.kill('SIGTERM');
+    this.watchdog = undefined;
   }
 
   add(pid: number): void {
@@ -115,6 +122,9 @@ export class ManagedProcess {
   /** SIGTERM to the process group, SIGKILL after `graceMs`; resolves once it has exited. */
   async stop(graceMs = 5000): Promise<void> {
     if (this.hasExited) return;
+    // Held until the exit is seen: after the SIGKILL timer has fired, nothing else may keep
+    // the event loop alive to receive it.
+    this.child.ref();
     signalGroup(this.pid, 'SIGTERM');
     const timer = setTimeout(() => { signalGroup(this.pid, 'SIGKILL'); }, graceMs);
     await this.exited;
@@ -125,6 +135,7 @@ export class ManagedProcess {
   /** Kills the process at once, as a crash would. */
   async kill(): Promise<void> {
     if (this.hasExited) return;
+    this.child.ref();
     signalGroup(this.pid, 'SIGKILL');
     await this.exited;
   }

@@ -7,7 +7,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseClusterDNS } from '../api/clusterdns.ts';
 import { CLUSTERDNS_PATH } from '../api/names.ts';
 import { resolverConfigFor } from '../api/resolver-config.ts';
@@ -15,14 +14,15 @@ import type { KubeClient } from '../kube/client.ts';
 import { Watcher } from '../kube/watcher.ts';
 import type { RawObject, WatchEvent } from '../kube/watcher.ts';
 import { freePort, httpRequest, waitFor } from './net.ts';
-import { ManagedProcess } from './process.ts';
-import type { Reaper } from './process.ts';
+import type { ManagedProcess } from './process.ts';
+import { clusterdnsCommand } from './self.ts';
 
 /** What local mode needs of a ClusterDNS. */
 export interface LocalInstance {
   readonly name: string;
   readonly version: string;
   readonly clusterIP: string;
+  readonly clusterDomain: string;
   /** The resolver configuration without the loopback listen address and ports. */
   readonly config: string;
 }
@@ -43,6 +43,7 @@ export function localInstance(raw: RawObject): LocalInstance | undefined {
     name: metadata.name,
     version: status?.version ?? spec.version,
     clusterIP: status?.clusterIP ?? spec.clusterIP ?? '',
+    clusterDomain: spec.clusterDomain,
     config: JSON.stringify(resolverConfigFor(spec)),
   };
 }
@@ -50,9 +51,12 @@ export function localInstance(raw: RawObject): LocalInstance | undefined {
 export interface LocalResolversOptions {
   readonly client: KubeClient;
   readonly kubeconfigPath: string;
-  /** Where config files and logs go. */
+  /** Where the config files go. */
   readonly dir: string;
-  readonly reaper: Reaper;
+  /** Starts a process (`name` for its log) and keeps it from outliving local mode. */
+  readonly startProcess: (name: string, command: string, args: readonly string[]) => ManagedProcess;
+  /** Where the log of a process started under `name` goes, for error messages. */
+  readonly logFile: (name: string) => string;
   readonly log: (line: string) => void;
   /** Told whenever the set of served instances or their readiness changes. */
   readonly onChange: (instances: readonly ServedInstance[]) => void;
@@ -91,7 +95,7 @@ export class LocalResolvers {
     });
     await watcher.run(signal);
     await this.queue;
-    await Promise.all([...this.running.values()].map((r) => r.process.stop()));
+    await Promise.all([...this.running.values()].map((r) => stopResolver(r)));
     this.running.clear();
   }
 
@@ -118,7 +122,7 @@ export class LocalResolvers {
     for (const [name, running] of this.running) {
       const wanted = this.desired.get(name);
       if (!wanted || wanted.config !== running.instance.config) {
-        await running.process.stop();
+        await stopResolver(running);
         this.running.delete(name);
         if (!wanted) this.ports.delete(name);
         this.options.log(wanted ? `${name}: configuration changed, restarting its resolver` : `${name}: deleted, resolver stopped`);
@@ -138,13 +142,9 @@ export class LocalResolvers {
     const config = { ...JSON.parse(instance.config) as object, listenAddress: ADDRESS, port: ports.dns, healthPort: ports.health, readyPort: ports.ready, metricsPort: ports.metrics };
     const configFile = join(this.options.dir, `resolver-${instance.name}.json`);
     writeFileSync(configFile, JSON.stringify(config, null, 2));
-    const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/main.ts' : '../cli/main.js', import.meta.url));
-    const process_ = ManagedProcess.start({
-      name: `resolver-${instance.name}`,
-      command: process.execPath,
-      args: [main, 'resolver', '--config', configFile, '--kubeconfig', this.options.kubeconfigPath],
-      logFile: join(this.options.dir, `resolver-${instance.name}.log`),
-    }, this.options.reaper);
+    const name = `resolver-${instance.name}`;
+    const { command, args } = clusterdnsCommand('resolver', ['--config', configFile, '--kubeconfig', this.options.kubeconfigPath]);
+    const process_ = this.options.startProcess(name, command, args);
     const running: Running = { instance, process: process_, ports, ready: false };
     this.running.set(instance.name, running);
     try {
@@ -153,7 +153,13 @@ export class LocalResolvers {
       running.ready = true;
       this.options.log(`${instance.name}: resolver ready on ${ADDRESS}:${ports.dns}`);
     } catch (error) {
-      this.options.log(`${instance.name}: ${error instanceof Error ? error.message : String(error)} (log: ${join(this.options.dir, `resolver-${instance.name}.log`)})`);
+      this.options.log(`${instance.name}: ${error instanceof Error ? error.message : String(error)} (log: ${this.options.logFile(name)})`);
     }
   }
+}
+
+/** SIGTERM, then SIGKILL only once the resolver's lameduck (during which it still answers) is over. */
+function stopResolver(running: Running): Promise<void> {
+  const { lameduckSeconds = 0 } = JSON.parse(running.instance.config) as { lameduckSeconds?: number };
+  return running.process.stop(lameduckSeconds * 1000 + 5000);
 }

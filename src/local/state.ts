@@ -15,6 +15,7 @@ export interface LocalState {
     readonly name: string;
     readonly version: string;
     readonly clusterIP: string;
+    readonly clusterDomain: string;
     /** `127.0.0.1:<port>`, UDP and TCP. */
     readonly resolver: string;
     readonly ready: boolean;

@@ -1,0 +1,28 @@
+/**
+ * Installs the product into local mode's fresh control plane the way the README tells a user
+ * to on a real cluster: the CRD and RBAC from config/, then (once the operator runs) the
+ * samples and the demo workload.
+ */
+import { join } from 'node:path';
+import { DEFAULT_NAMESPACE } from '../api/names.ts';
+import { demoObjects } from './demo.ts';
+import type { Kubectl } from './kubectl.ts';
+import { repositoryRoot } from './repo.ts';
+
+const config = (base: string): string => join(repositoryRoot(), 'config', base);
+
+/** The operator's namespace, the CRD (served when this returns) and the RBAC of config/rbac. */
+export async function installFoundations(kubectl: Kubectl): Promise<void> {
+  await kubectl.apply({ objects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEFAULT_NAMESPACE } }] });
+  await kubectl.apply({ kustomize: config('crd') });
+  await kubectl.run(['wait', '--for=condition=Established', '--timeout=60s', 'crd/clusterdnses.clusterdns.io']);
+  await kubectl.apply({ kustomize: config('rbac') });
+}
+
+export async function installSamples(kubectl: Kubectl): Promise<void> {
+  await kubectl.apply({ kustomize: config('samples') });
+}
+
+export async function installDemo(kubectl: Kubectl): Promise<void> {
+  await kubectl.apply({ objects: demoObjects() });
+}
