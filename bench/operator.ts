@@ -8,14 +8,13 @@
  * identity. Availability is seen by a watch on ClusterDNS in this process; writes are read
  * from the apiserver's apiserver_request_total. Usage: `npm run bench:operator [-- --rounds N --many N]`.
  */
-import { execFile } from 'node:child_process';
-import { cpus, loadavg, release, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { ClusterDNSStatus } from '../src/api/clusterdns.ts';
 import { CLUSTERDNS_PATH } from '../src/api/names.ts';
 import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
 import { Watcher } from '../src/kube/watcher.ts';
 import { ControlPlane } from '../src/local/control-plane.ts';
+import { printBenchmarkHeader } from './header.ts';
 import { OperatorProcess, SUITE_LABEL, apiserverOperatorWrites, installCrd, installRbac, kubectlOn } from '../test/support/operator.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, many: { type: 'string', default: '50' } } });
@@ -56,16 +55,8 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-function sh(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve) => { execFile(command, args, (_error, stdout) => { resolve(stdout); }); });
-}
-
 async function main(): Promise<void> {
-  const cpu = cpus();
-  console.log(`command: npm run bench:operator -- --rounds ${ROUNDS} --many ${MANY}`);
-  console.log(`machine: ${cpu.length} x ${cpu[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`);
-  console.log(`load average before start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`busiest processes at start (top):\n${(await sh('top', ['-b', '-n', '1', '-o', '%CPU', '-w', '150'])).split('\n').slice(7, 13).map((l) => `  ${l.trim()}`).join('\n')}`);
+  await printBenchmarkHeader(`npm run bench:operator -- --rounds ${ROUNDS} --many ${MANY}`);
 
   const plane = await ControlPlane.start({ log: () => undefined });
   const client = new KubeClient(loadKubeConfig(plane.kubeconfigPath));

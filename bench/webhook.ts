@@ -8,12 +8,12 @@
  * without the webhook. Usage: `npm run bench:webhook [-- --rounds N --pods N]`.
  */
 import { execFile, spawn } from 'node:child_process';
-import { cpus, loadavg, totalmem, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CLUSTERDNS_PATH } from '../src/api/names.ts';
 import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
 import { ControlPlane } from '../src/local/control-plane.ts';
 import { freePort, httpRequest } from '../src/local/net.ts';
+import { loadAverage, printBenchmarkHeader } from './header.ts';
 import { deltaHistogram, parseHistogram, quantile } from './histogram.ts';
 import type { Histogram } from './histogram.ts';
 
@@ -29,11 +29,7 @@ function sh(command: string, args: string[]): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const cpu = cpus();
-  console.log(`command: npm run bench:webhook -- --rounds ${ROUNDS} --pods ${PODS}`);
-  console.log(`machine: ${cpu.length} x ${cpu[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`);
-  console.log(`load average before start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`busiest processes at start (top):\n${(await sh('top', ['-b', '-n', '1', '-o', '%CPU', '-w', '120'])).split('\n').slice(7, 13).map((l) => `  ${l.trim()}`).join('\n')}`);
+  await printBenchmarkHeader(`npm run bench:webhook -- --rounds ${ROUNDS} --pods ${PODS}`);
 
   const plane = await ControlPlane.start({ log: () => undefined });
   const client = new KubeClient(loadKubeConfig(plane.kubeconfigPath));
@@ -109,7 +105,7 @@ function report(rounds: Round[], failOpen: string): void {
   const first = rounds[0]?.webhook;
   if (first) console.log(`\nhistogram buckets (s): ${first.buckets.map((b) => b.le).join(', ')} — quantiles are interpolated inside a bucket, as histogram_quantile() does`);
   console.log(`fail-open count: ${failOpen}`);
-  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`load average after: ${loadAverage()}`);
 }
 
 async function metrics(plane: ControlPlane): Promise<string> {

@@ -4,7 +4,6 @@
  * for answers over 512 bytes exactly as it would for the simplest client.
  */
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
 import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { decode, encode, RECURSION_DESIRED } from 'dns-packet';
@@ -12,6 +11,7 @@ import type { DecodedPacket } from 'dns-packet';
 import type { NormalisedAnswer } from './answers.ts';
 import { normalise } from './answers.ts';
 import type { Question } from './questions.ts';
+import { exchangeOverTcp } from '../resolver/tcp-exchange.ts';
 
 export interface Server {
   readonly host: string;
@@ -100,33 +100,17 @@ function udpOnce(server: Server, question: Question, timeoutMs: number): Promise
   });
 }
 
-function tcpQuery(server: Server, question: Question, timeoutMs: number): Promise<DecodedPacket> {
+async function tcpQuery(server: Server, question: Question, timeoutMs: number): Promise<DecodedPacket> {
   const { id, bytes } = queryPacket(question);
-  return new Promise<DecodedPacket>((resolve, reject) => {
-    const socket = connect({ host: server.host, port: server.port });
-    let received = Buffer.alloc(0);
-    const timer = setTimeout(() => { socket.destroy(new Error('timeout (TCP)')); }, timeoutMs);
-    socket.on('connect', () => {
-      const length = Buffer.alloc(2);
-      length.writeUInt16BE(bytes.length);
-      socket.end(Buffer.concat([length, bytes]));
-    });
-    socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length < 2 || received.length < 2 + received.readUInt16BE(0)) return;
-      clearTimeout(timer);
-      socket.destroy();
-      try {
-        const packet = decode(received.subarray(2, 2 + received.readUInt16BE(0)));
-        if (packet.id === id) resolve(packet);
-        else reject(new Error('answer with another id (TCP)'));
-      } catch (error) {
-        reject(new Error(`undecodable answer (TCP): ${error instanceof Error ? error.message : String(error)}`));
-      }
-    });
-    socket.on('error', (error) => { clearTimeout(timer); reject(error); });
-    socket.on('close', () => { clearTimeout(timer); reject(new Error('connection closed before an answer (TCP)')); });
-  });
+  const answer = await exchangeOverTcp(server.host, server.port, bytes, timeoutMs);
+  let packet: DecodedPacket;
+  try {
+    packet = decode(answer);
+  } catch (error) {
+    throw new Error(`undecodable answer (TCP): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  if (packet.id !== id) throw new Error('answer with another id (TCP)');
+  return packet;
 }
 
 /** Runs `work` over `items` with at most `limit` at once; results in input order. */

@@ -12,8 +12,8 @@
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import { connect } from 'node:net';
 import { ResponseCache } from './cache.ts';
+import { exchangeOverTcp } from './tcp-exchange.ts';
 import type { QueryStats } from './stats.ts';
 import { CLASS, RCODE, RCODE_NAMES } from './records.ts';
 import type { ResourceRecord } from './records.ts';
@@ -204,26 +204,7 @@ export class Forwarder {
   }
 
   private tcp(server: ServerAddress, message: Buffer): Promise<Buffer | undefined> {
-    return new Promise((resolve) => {
-      const socket = connect({ host: server.host, port: server.port });
-      let received = Buffer.alloc(0);
-      const done = (response: Buffer | undefined): void => {
-        socket.destroy();
-        resolve(response);
-      };
-      socket.setTimeout(this.options.timeoutMs, () => { done(undefined); });
-      socket.on('error', () => { done(undefined); });
-      socket.on('close', () => { done(undefined); });
-      socket.on('connect', () => {
-        const length = Buffer.alloc(2);
-        length.writeUInt16BE(message.length);
-        socket.write(Buffer.concat([length, message]));
-      });
-      socket.on('data', (chunk: Buffer) => {
-        received = Buffer.concat([received, chunk]);
-        if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) done(received.subarray(2, 2 + received.readUInt16BE(0)));
-      });
-    });
+    return exchangeOverTcp(server.host, server.port, message, this.options.timeoutMs).catch(() => undefined);
   }
 }
 
