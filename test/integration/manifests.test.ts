@@ -59,16 +59,16 @@ describe('config/default', () => {
     const deployment = find('Deployment', 'clusterdns-operator');
     assert.equal(deployment.metadata.namespace, NAMESPACE);
     assert.equal(deployment.spec?.replicas, 2);
-    const pod = deployment.spec?.template?.spec;
+    const pod = deployment.spec.template?.spec;
     assert.ok(pod);
     assert.equal(pod.serviceAccountName, 'clusterdns-operator');
     assert.notEqual(pod.hostNetwork, true);
     assert.equal(pod.securityContext?.runAsNonRoot, true);
-    assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+    assert.equal(pod.securityContext.seccompProfile?.type, 'RuntimeDefault');
     const [container] = pod.containers;
     assert.ok(container);
     assert.equal(container.args?.[0], 'operator');
-    assert.ok(container.args?.includes('--leader-elect=true'));
+    assert.ok(container.args.includes('--leader-elect=true'));
     assert.equal(container.livenessProbe?.httpGet?.path, '/healthz');
     assert.equal(container.readinessProbe?.httpGet?.path, '/readyz');
     assert.deepEqual(container.securityContext, {
