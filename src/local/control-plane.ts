@@ -112,8 +112,14 @@ export class ControlPlane {
     await this.createNodes(nodes);
   }
 
-  /** Starts kube-apiserver (again, after `stopApiserver()`) and waits for it to be ready. */
+  /**
+   * Starts kube-apiserver (again, after `stopApiserver()`) and waits for it to be ready. After
+   * a restart it also waits until the controller-manager acts on new objects again: its
+   * watches come back with a backoff of up to half a minute, and until then, for example, a
+   * new namespace gets no default ServiceAccount and pods cannot be created in it.
+   */
   async startApiserver(): Promise<void> {
+    const restart = this.processes.has('kube-controller-manager');
     const args = apiserverArgs(this.ports, this.pki, SERVICE_CIDR, join(this.dir, 'apiserver-certs'));
     await this.launch('kube-apiserver', this.binaries.kubeApiserver, args, async () => {
       const ready = await this.api('GET', '/readyz');
@@ -121,6 +127,19 @@ export class ControlPlane {
       // /readyz can pass a moment before the bootstrap controller has made the default namespace.
       return (await this.api('GET', '/api/v1/namespaces/default')).status === 200;
     });
+    if (restart) await this.waitForControllers();
+  }
+
+  /** Creates a throwaway namespace and waits for the controller-manager to give it its default ServiceAccount. */
+  private async waitForControllers(): Promise<void> {
+    const began = Date.now();
+    const name = `clusterdns-probe-${began.toString(36)}`;
+    const created = await this.api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    if (created.status !== 201) throw new Error(`creating namespace ${name}: ${created.status} ${created.body}`);
+    await waitFor('kube-controller-manager after the apiserver restart',
+      async () => (await this.api('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`)).status === 200, READY_TIMEOUT_MS);
+    await this.api('DELETE', `/api/v1/namespaces/${name}`);
+    this.log(`kube-controller-manager caught up ${((Date.now() - began) / 1000).toFixed(1)}s after the apiserver restart`);
   }
 
   /** Stops kube-apiserver only (SIGTERM), leaving etcd and the other parts running. */
