@@ -23,7 +23,7 @@ import type { EventRecorder, EventSubject } from './events.ts';
 import { TerminalError } from './handlers.ts';
 import { hash, render } from './render.ts';
 import type { Manifest, RenderConfig } from './render.ts';
-import type { ReplicaPlanner } from './replicas.ts';
+import type { ReplicaPlan, ReplicaPlanner } from './replicas.ts';
 import { computeStatus, sameStatus, statusEvents } from './status.ts';
 import type { ApplyFailure, StatusInput } from './status.ts';
 
@@ -116,11 +116,7 @@ export class Reconciler {
     for (const manifest of desired.filter((m) => m.kind === 'ConfigMap')) await applyOne(manifest);
     await Promise.all(desired.filter((m) => m.kind !== 'ConfigMap').map(applyOne));
     await this.prune(cr, cached, new Set(desired.map((m) => m.kind)));
-    if (plan.scaling && plan.previousReplicas !== undefined && plan.previousReplicas !== plan.replicas && !failures.some((f) => f.kind === 'Deployment')) {
-      const why = scaledCondition(plan.scaling).message;
-      this.options.log.info({ clusterDNS: name, from: plan.previousReplicas, to: plan.replicas }, 'rescaled');
-      this.event(cached, 'Normal', 'Rescaled', `from ${plan.previousReplicas} to ${plan.replicas} replicas: ${why}`);
-    }
+    if (!failures.some((f) => f.kind === 'Deployment')) this.reportRescale(cached, plan);
     const service = observed.get('Service') ?? this.cachedChild('Service', name);
     const deployment = (observed.get('Deployment') ?? this.cachedChild('Deployment', name))?.deployment;
     await this.writeStatus(cached, {
@@ -134,6 +130,14 @@ export class Reconciler {
       throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
     }
     return plan.requeueAfterMs === undefined ? {} : { requeueAfterMs: plan.requeueAfterMs };
+  }
+
+  /** A Rescaled event (and a log line) when autoscaling moved the replicas, as kube-dns-autoscaler logs it. */
+  private reportRescale(owner: CachedClusterDNS, plan: ReplicaPlan): void {
+    const { previousReplicas: from, replicas: to, scaling } = plan;
+    if (!scaling || from === undefined || from === to) return;
+    this.options.log.info({ clusterDNS: owner.metadata.name, from, to }, 'rescaled');
+    this.event(owner, 'Normal', 'Rescaled', `from ${from} to ${to} replicas: ${scaledCondition(scaling).message}`);
   }
 
   private cachedChild(kind: ChildKind, name: string): Child | undefined {
