@@ -36,14 +36,24 @@ export const resolverConfigSchema = z.object({
     timeoutSeconds: z.number().min(0.05).max(30).default(2),
     /** Upstream exchanges in flight at most; queries beyond it are REFUSED (CoreDNS `max_concurrent`). */
     maxConcurrent: z.number().int().min(1).max(100_000).default(1000),
-  }).default({ nameservers: [], cacheSeconds: 30, timeoutSeconds: 2, maxConcurrent: 1000 }),
+    /** The most memory (MiB) the caches of upstream answers take, all serving threads together; each kind (answers, denials) half of it. */
+    cacheMiB: z.number().min(0.0625).max(4096).default(16),
+  }).default({ nameservers: [], cacheSeconds: 30, timeoutSeconds: 2, maxConcurrent: 1000, cacheMiB: 16 }),
   /** Zone -> servers ("IP" or "IP:port"). */
   stubDomains: z.record(domain, z.array(z.string().min(1)).min(1)).default({}),
-  /** DNS over TCP: connections idle this long are closed; connections beyond the cap are refused. */
+  /** DNS over TCP, with CoreDNS's `timeouts` (idle, read, write) and bounds on connections and memory. */
   tcp: z.object({
+    /** A connection with nothing received and nothing in flight for this long is closed. */
     idleTimeoutSeconds: z.number().min(0.1).max(300).default(10),
+    /** A message begun must arrive whole within this time (slowloris). */
+    readTimeoutSeconds: z.number().min(0.1).max(300).default(5),
+    /** Answers the client does not read (more than 64 KiB waiting) must drain within this time. */
+    writeTimeoutSeconds: z.number().min(0.1).max(300).default(5),
+    /** Connections per serving thread; beyond it the one without a query for the longest is closed. */
     maxConnections: z.number().int().min(1).max(100_000).default(1000),
-  }).default({ idleTimeoutSeconds: 10, maxConnections: 1000 }),
+    /** The most memory (MiB) all connections hold together (unread queries, queries in flight, unsent answers), all serving threads together; beyond it the connection holding the most is closed. */
+    bufferMiB: z.number().min(0.0625).max(4096).default(8),
+  }).default({ idleTimeoutSeconds: 10, readTimeoutSeconds: 5, writeTimeoutSeconds: 5, maxConnections: 1000, bufferMiB: 8 }),
   /**
    * Threads that answer DNS, all on the same port: `auto` is one per core the process is
    * given (CPU affinity and cgroup quota, as Go's GOMAXPROCS), at most 4. Each extra thread

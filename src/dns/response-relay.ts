@@ -92,14 +92,19 @@ export interface StoredMessage {
  * Strips the OPT record (EDNS is hop by hop: the client gets our own) from a scanned
  * response. Records after the OPT record (there should be none) go with it: cutting there
  * keeps every compression pointer of the records before it valid.
+ *
+ * The bytes are always copied into memory of their own: a small Buffer.from() is a slice of
+ * a shared 8 KiB pool, and a cached slice would keep the whole pool (or the 64 KiB chunk a
+ * TCP answer arrived in) alive for as long as it is cached.
  */
 export function storable(message: Buffer, scanned: ScannedMessage): StoredMessage {
   const optIndex = scanned.records.findIndex((r) => r.type === TYPE.OPT);
-  if (optIndex < 0) return { message, rcode: scanned.rcode, records: scanned.records };
-  const kept = scanned.records.slice(0, optIndex);
-  const stripped = Buffer.from(message.subarray(0, scanned.records[optIndex]?.start));
-  stripped.writeUInt16BE(kept.filter((r) => r.section === 2).length, 10);
-  return { message: stripped, rcode: scanned.rcode, records: kept };
+  const kept = optIndex < 0 ? scanned.records : scanned.records.slice(0, optIndex);
+  const end = optIndex < 0 ? message.length : scanned.records[optIndex]?.start ?? message.length;
+  const own = Buffer.allocUnsafeSlow(end);
+  message.copy(own, 0, 0, end);
+  if (optIndex >= 0) own.writeUInt16BE(kept.filter((r) => r.section === 2).length, 10);
+  return { message: own, rcode: scanned.rcode, records: kept };
 }
 
 /**

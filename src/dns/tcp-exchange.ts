@@ -3,28 +3,30 @@
  * forwarder's retry of a truncated answer, and `clusterdns compare`'s TCP questions.
  */
 import { connect } from 'node:net';
+import { FrameReader, frame } from './tcp-framing.ts';
 
 /** Sends `message`, resolves with the first whole answer; rejects on a timeout, error or early close. */
 export function exchangeOverTcp(host: string, port: number, message: Buffer, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
-    let received = Buffer.alloc(0);
+    const reader = new FrameReader();
     const finish = (outcome: Buffer | Error): void => {
       socket.destroy();
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
-    socket.setTimeout(timeoutMs, () => { finish(new Error(`no answer within ${timeoutMs} ms (TCP)`)); });
+    // A whole-exchange deadline, not an idle timeout: a server that trickles bytes is given up too.
+    const timer = setTimeout(() => { finish(new Error(`no answer within ${timeoutMs} ms (TCP)`)); }, timeoutMs);
     socket.on('error', finish);
-    socket.on('close', () => { finish(new Error('connection closed before an answer (TCP)')); });
-    socket.on('connect', () => {
-      const length = Buffer.alloc(2);
-      length.writeUInt16BE(message.length);
-      socket.write(Buffer.concat([length, message]));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      finish(new Error('connection closed before an answer (TCP)'));
     });
+    socket.on('connect', () => { socket.write(frame(message)); });
     socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) finish(received.subarray(2, 2 + received.readUInt16BE(0)));
+      reader.push(chunk);
+      const answer = reader.next();
+      if (answer) finish(answer);
     });
   });
 }

@@ -73,9 +73,9 @@ export class Resolver {
     const locals = localAddresses(config.listenAddress, host.interfaces);
     const count = threadCount(config.threads, host.cores);
     this.threadsTotal = count;
-    this.serving = new ServingStack({ config, index: this.index, stats, log, upstreams, localAddresses: locals, reusePort: count > 1 });
+    this.serving = new ServingStack({ config, index: this.index, stats, log, upstreams, localAddresses: locals, threads: count });
     this.threads = count > 1
-      ? new ServingThreads({ count: count - 1, data: { config, server, upstreams, localAddresses: locals }, log, metrics: this.metrics, snapshot: () => this.index.snapshot() })
+      ? new ServingThreads({ count: count - 1, data: { config, server, upstreams, localAddresses: locals, threads: count }, log, metrics: this.metrics, snapshot: () => this.index.snapshot() })
       : undefined;
     this.http = new HttpEndpoints(config.listenAddress, [
       { port: config.healthPort, path: '/health', respond: () => ({ status: 200, body: 'OK' }) },

@@ -1,7 +1,7 @@
 /**
  * The resolver command's edges, with real packets: forwarding (cache, TCP retry, timeouts,
  * stub domains, the cap on queries in flight), UDP and TCP transport (EDNS0 sizes,
- * truncation, pipelining, idle timeout, connection cap, malformed input) and the HTTP
+ * truncation, pipelining, idle timeout, the connection cap, malformed input) and the HTTP
  * endpoints with CoreDNS's metric names.
  */
 import assert from 'node:assert/strict';
@@ -148,14 +148,22 @@ describe('UDP and TCP', () => {
     socket.destroy();
   });
 
-  test('close idle TCP connections and refuse connections beyond the cap', async () => {
+  test('close idle TCP connections, and beyond the cap the one that asked nothing for the longest', async () => {
     const idle = await open();
     const closed = new Promise<number>((resolve) => { const began = Date.now(); idle.once('close', () => { resolve(Date.now() - began); }); });
     assert.ok(await closed < 5000, 'closed after the idle timeout of 1 s');
-    const held = [await open(), await open(), await open()];
+    const [oldest, asking, third] = [await open(), await open(), await open()];
+    // A query makes `asking` the most recent; `oldest` is the quietest.
+    asking.write(frame(encodeQuery('dns-version.cluster.local', 'TXT', { id: 5 })));
+    assert.equal(decodeResponse((await readFrames(asking, 1))[0] ?? Buffer.alloc(0)).id, 5);
+    const evicted = new Promise<void>((resolve) => { oldest.once('close', () => { resolve(); }); });
     const extra = await open();
-    await new Promise<void>((resolve) => { extra.once('close', () => { resolve(); }); });
-    for (const socket of held) socket.destroy();
+    await evicted;
+    extra.write(frame(encodeQuery('dns-version.cluster.local', 'TXT', { id: 6 })));
+    assert.equal(decodeResponse((await readFrames(extra, 1))[0] ?? Buffer.alloc(0)).id, 6, 'the new connection is served');
+    assert.equal(asking.destroyed, false);
+    for (const socket of [asking, third, extra]) socket.destroy();
+    assert.match(await resolver.metrics(), /^clusterdns_resolver_tcp_closed_total\{reason="evicted"\} 1$/m);
   });
 
   test('answer a query they cannot read with FORMERR, never a crash', async () => {

@@ -1,12 +1,16 @@
 /**
  * The per-query counters of one serving thread, under CoreDNS's metric names and labels:
  * `coredns_dns_*` (plugin/metrics), `coredns_cache_*`, `coredns_proxy_request_duration_seconds`
- * and `coredns_forward_max_concurrent_rejects_total` (forward), `coredns_panics_total`.
+ * and `coredns_forward_max_concurrent_rejects_total` (forward), `coredns_panics_total`; and
+ * our own drops by reason (`clusterdns_resolver_dropped_total`,
+ * `clusterdns_resolver_tcp_closed_total`, see drops.ts).
  *
  * Plain data with no dependency (serving threads do not load prom-client); registry.ts
  * renders them, with the other threads' snapshots added in.
  */
 import { RCODE_NAMES, typeLabel } from '../../dns/records.ts';
+import { DROP_REASONS, TCP_CLOSE_REASONS } from './drops.ts';
+import type { DropCounters, DropReason, TcpCloseReason } from './drops.ts';
 import { FastCounter, FastHistogram, exponentialBuckets } from './primitives.ts';
 import type { ChildSnapshot, CounterChild, HistogramChild } from './primitives.ts';
 
@@ -25,6 +29,8 @@ const VIEW = '';
 export interface CacheSizes {
   readonly success: number;
   readonly denial: number;
+  /** Bytes the entries take, by the cache's own estimate (cache.ts). */
+  readonly bytes: number;
 }
 
 /** Everything one thread counted, as plain data (postMessage-able). */
@@ -38,7 +44,7 @@ const TYPE_INDEX = new Map<string, number>(
     .map((label, i) => [label, i]),
 );
 
-export class QueryStats {
+export class QueryStats implements DropCounters {
   readonly server: string;
   readonly requests = new FastCounter({ name: 'coredns_dns_requests_total', help: 'Counter of DNS requests made per zone, protocol and family.', labelNames: ['server', 'zone', 'view', 'proto', 'family', 'type'] });
   readonly durations = new FastHistogram({ name: 'coredns_dns_request_duration_seconds', help: 'Histogram of the time (in seconds) each request took per zone.', labelNames: ['server', 'zone', 'view'], buckets: TIME_BUCKETS });
@@ -52,6 +58,8 @@ export class QueryStats {
   readonly upstreamDurations = new FastHistogram({ name: 'coredns_proxy_request_duration_seconds', help: 'Histogram of the time each request took.', labelNames: ['proxy_name', 'to', 'rcode'], buckets: TIME_BUCKETS });
   readonly concurrentRejects = new FastCounter({ name: 'coredns_forward_max_concurrent_rejects_total', help: 'Counter of the number of queries rejected because the concurrent queries were at maximum.', labelNames: [] });
   readonly panics = new FastCounter({ name: 'coredns_panics_total', help: 'A metrics that counts the number of panics.', labelNames: [] });
+  readonly drops = new FastCounter({ name: 'clusterdns_resolver_dropped_total', help: 'Messages dropped instead of answered or accepted, by reason.', labelNames: ['reason'] });
+  readonly tcpCloses = new FastCounter({ name: 'clusterdns_resolver_tcp_closed_total', help: 'TCP connections the server closed, by reason.', labelNames: ['reason'] });
 
   private readonly requestChildren: CounterChild[] = [];
   private readonly responseChildren: CounterChild[] = [];
@@ -63,7 +71,9 @@ export class QueryStats {
   private readonly lookups: CounterChild;
   private readonly rejects: CounterChild;
   private readonly panicCount: CounterChild;
-  private cacheSizes: () => CacheSizes = () => ({ success: 0, denial: 0 });
+  private readonly dropChildren: Record<string, CounterChild> = {};
+  private readonly closeChildren: Record<string, CounterChild> = {};
+  private cacheSizes: () => CacheSizes = () => ({ success: 0, denial: 0, bytes: 0 });
 
   /** `server`: CoreDNS's server label, e.g. `dns://:1053`. */
   constructor(server: string) {
@@ -81,6 +91,9 @@ export class QueryStats {
     this.lookups = this.cacheRequests.child(cacheBase);
     this.rejects = this.concurrentRejects.child({});
     this.panicCount = this.panics.child({});
+    // Every reason from the start, at 0: a dashboard sees the series before the first drop.
+    for (const reason of DROP_REASONS) this.dropChildren[reason] = this.drops.child({ reason });
+    for (const reason of TCP_CLOSE_REASONS) this.closeChildren[reason] = this.tcpCloses.child({ reason });
   }
 
   /** Records one answered query (the hot path: a few field increments). */
@@ -134,9 +147,19 @@ export class QueryStats {
     this.panicCount.value++;
   }
 
+  dropped(reason: DropReason): void {
+    const child = this.dropChildren[reason];
+    if (child) child.value++;
+  }
+
+  tcpClosed(reason: TcpCloseReason): void {
+    const child = this.closeChildren[reason];
+    if (child) child.value++;
+  }
+
   all(): ReadonlyArray<FastCounter | FastHistogram> {
     return [this.requests, this.durations, this.requestSizes, this.responseSizes, this.responses, this.doRequests,
-      this.cacheHits, this.cacheMisses, this.cacheRequests, this.upstreamDurations, this.concurrentRejects, this.panics];
+      this.cacheHits, this.cacheMisses, this.cacheRequests, this.upstreamDurations, this.concurrentRejects, this.panics, this.drops, this.tcpCloses];
   }
 
   snapshot(): StatsSnapshot {

@@ -3,10 +3,11 @@
  * dashboards and alerts keep working: the per-query counters of query-stats.ts (of this thread
  * and, absorbed at scrape time, of the other serving threads), `coredns_cache_entries`,
  * `coredns_kubernetes_dns_programming_duration_seconds`, `coredns_build_info`,
- * `coredns_plugin_enabled`, and (from `start()` on) prom-client's process metrics. One per
- * process, in the thread that serves /metrics.
+ * `coredns_plugin_enabled`, our `clusterdns_resolver_cache_bytes` and
+ * `clusterdns_resolver_thread_restarts_total`, and (from `start()` on) prom-client's process
+ * metrics. One per process, in the thread that serves /metrics.
  */
-import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { exponentialBuckets } from './primitives.ts';
 import type { CacheSizes, QueryStats, StatsSnapshot } from './query-stats.ts';
 
@@ -14,6 +15,7 @@ export class ResolverMetrics {
   readonly registry = new Registry();
   readonly stats: QueryStats;
   private readonly programming: Histogram;
+  private readonly restarts: Counter;
   private readonly remoteCaches = new Map<string, CacheSizes>();
 
   constructor(stats: QueryStats, version: string) {
@@ -29,6 +31,13 @@ export class ResolverMetrics {
         for (const type of ['success', 'denial'] as const) this.set({ server, type, zones: '.', view: '' }, all.reduce((sum, c) => sum + c[type], 0));
       },
     });
+    new Gauge({
+      name: 'clusterdns_resolver_cache_bytes', help: 'Bytes the upstream caches of all serving threads take (their own estimate; bounded by upstream.cacheMiB).', registers: [registry],
+      collect() {
+        this.set(caches().reduce((sum, c) => sum + c.bytes, 0));
+      },
+    });
+    this.restarts = new Counter({ name: 'clusterdns_resolver_thread_restarts_total', help: 'Serving threads that died and were started again.', registers: [registry] });
     this.programming = new Histogram({
       name: 'coredns_kubernetes_dns_programming_duration_seconds', help: 'Histogram of the time (in seconds) it took to program a dns instance.',
       labelNames: ['service_kind'], buckets: exponentialBuckets(0.001, 2, 20), registers: [registry],
@@ -48,6 +57,10 @@ export class ResolverMetrics {
   absorb(source: string, snapshot: StatsSnapshot): void {
     for (const metric of this.stats.all()) metric.absorb(source, snapshot.metrics[metric.name] ?? []);
     this.remoteCaches.set(source, snapshot.cache);
+  }
+
+  threadRestarted(): void {
+    this.restarts.inc();
   }
 
   programmed(kind: 'cluster_ip' | 'headless_with_selector', seconds: number): void {

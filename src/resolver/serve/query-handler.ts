@@ -7,17 +7,22 @@
  * reverse name falls through to upstream; the rest goes upstream. ANY gets one synthesized
  * HINFO (RFC 8482) instead of a trip upstream. An answer that throws is SERVFAIL and
  * counted in `coredns_panics_total`; it never stops the server.
+ *
+ * No answer over UDP is larger than the client's EDNS0 size or the server's own advertised
+ * 1232 bytes, whichever is smaller (512 without EDNS0): a spoofed query for a large answer
+ * gets a truncated one, so the server cannot amplify an attack on the address it names.
  */
 import { isSubdomain } from '../../dns/names.ts';
 import { decodeQuery } from '../../dns/query-decoder.ts';
 import type { Query } from '../../dns/query-decoder.ts';
 import { RCODE, TYPE } from '../../dns/records.ts';
 import type { ResourceRecord } from '../../dns/records.ts';
-import { encodeHeaderOnly, encodeResponse } from '../../dns/response-encoder.ts';
+import { ADVERTISED_UDP_SIZE, encodeHeaderOnly, encodeResponse } from '../../dns/response-encoder.ts';
 import type { ResponseParts } from '../../dns/response-encoder.ts';
 import { build, lookup, lookupReverse } from '../cluster/answer.ts';
 import type { AnswerConfig, Lookup } from '../cluster/answer.ts';
 import type { ClusterIndex } from '../cluster/cluster-index.ts';
+import type { Drops } from '../metrics/drops.ts';
 import type { Answerer, Proto, QueryStats } from '../metrics/query-stats.ts';
 import type { Forwarded } from '../upstream/forwarder.ts';
 
@@ -28,17 +33,13 @@ export interface Upstream {
   resolve(name: string, type: number, dnssecOk: boolean): Promise<readonly ResourceRecord[] | undefined>;
 }
 
-/** Where an answer that failed is reported (pino's signature). */
-export interface ErrorLog {
-  error(fields: object, message: string): void;
-}
-
 export interface HandlerOptions {
   readonly index: ClusterIndex;
   readonly answers: AnswerConfig;
   readonly upstream: Upstream;
   readonly stats: QueryStats;
-  readonly log: ErrorLog;
+  /** Counts what is dropped, and logs it and failed answers at a limited rate. */
+  readonly drops: Drops;
 }
 
 /** A response now, a response later, or nothing (the query is dropped). */
@@ -57,14 +58,17 @@ export class QueryHandler {
   handle(message: Buffer, proto: Proto, family: 4 | 6): HandlerResult {
     const began = performance.now();
     const decoded = decodeQuery(message);
-    if (decoded.kind === 'drop') return undefined;
+    if (decoded.kind === 'drop') {
+      this.options.drops.drop('malformed', { why: decoded.reason, proto });
+      return undefined;
+    }
     if (decoded.kind === 'reject') {
       const response = encodeHeaderOnly(decoded.id, decoded.opcode, decoded.recursionDesired, decoded.rcode, decoded.edns);
       this.options.stats.request(proto, family, 0, decoded.rcode, '', message.length, response.length, (performance.now() - began) / 1000, false);
       return response;
     }
     const query = decoded.query;
-    const limit = proto === 'tcp' ? TCP_LIMIT : (query.edns?.udpSize ?? 512);
+    const limit = proto === 'tcp' ? TCP_LIMIT : Math.min(query.edns?.udpSize ?? 512, ADVERTISED_UDP_SIZE);
     try {
       const answered = this.answer(query, limit);
       if (answered instanceof Promise) {
@@ -133,7 +137,7 @@ export class QueryHandler {
 
   private failed(query: Query, limit: number, error: unknown, proto: Proto, family: 4 | 6, began: number): Buffer {
     this.options.stats.panic();
-    this.options.log.error({ err: error, name: query.name, type: query.type }, 'answering a query failed');
+    this.options.drops.log.write('error', 'panic', { err: error instanceof Error ? error.stack : String(error), name: query.name, type: query.type }, 'answering a query failed');
     const response = encodeResponse(query, { rcode: RCODE.SERVFAIL, authoritative: false }, limit);
     return this.done(query, response, '', proto, family, began);
   }

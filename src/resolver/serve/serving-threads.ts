@@ -6,8 +6,9 @@
  * watches whatever the number of threads: the main thread watches and passes every event
  * on, and each thread keeps its own copy of the index (the price: memory per thread, see
  * bench/RESULTS.md). A thread that dies is started again with the main thread's index,
- * after a backoff that grows while it keeps dying before it listens.
- * /metrics adds up every thread's counters at scrape time.
+ * after a backoff that grows while it keeps dying before it listens (counted in
+ * `clusterdns_resolver_thread_restarts_total`); the other threads, the main thread's among
+ * them, go on serving meanwhile. /metrics adds up every thread's counters at scrape time.
  */
 import { Worker } from 'node:worker_threads';
 import type { ResolverConfig } from '../../api/resolver-config.ts';
@@ -26,6 +27,8 @@ export interface ThreadData {
   readonly server: string;
   readonly upstreams: readonly ServerAddress[];
   readonly localAddresses: readonly string[];
+  /** Serving threads in the process, the main thread's included. */
+  readonly threads: number;
 }
 
 export type ToThread =
@@ -136,6 +139,7 @@ export class ServingThreads {
         if (this.workers.get(thread) === worker) this.workers.delete(thread);
         if (this.stopping) return;
         const delayMs = this.restartBackoffOf(thread).next();
+        this.options.metrics.threadRestarted();
         log.error({ thread, code, delayMs }, 'serving thread exited; starting it again');
         setTimeout(() => { if (!this.stopping) this.spawn(thread).catch(() => undefined); }, delayMs).unref();
       });

@@ -21,7 +21,7 @@ const stack = new ServingStack({
   config, index, stats,
   upstreams: data.upstreams,
   localAddresses: data.localAddresses,
-  reusePort: true,
+  threads: data.threads,
   log: {
     error: (fields, message) => { send({ type: 'log', level: 'error', fields, message }); },
     warn: (fields, message) => { send({ type: 'log', level: 'warn', fields, message }); },

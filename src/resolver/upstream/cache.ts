@@ -9,6 +9,12 @@
  *   min(SOA TTL, SOA MINIMUM) (RFC 2308 §5), at most `maxSeconds`;
  * - errors (SERVFAIL, REFUSED, ...) are not kept, and a TTL of 0 means "do not cache".
  * Every record is served with the time it has left. Time is passed in (`now`).
+ *
+ * The cache is bounded twice, each kind on its own as CoreDNS gives each its own capacity:
+ * by entries (`capacity` per kind) and by bytes (each kind at most half of `maxBytes`), since
+ * an entry can be anything from 50 bytes to 64 KiB. The bytes are an estimate of what an
+ * entry costs on the heap (its message, its scanned records, its key, the objects around
+ * them); the oldest entries of the kind go first.
  */
 import { RCODE, TYPE } from '../../dns/records.ts';
 import type { StoredMessage } from '../../dns/response-relay.ts';
@@ -27,6 +33,7 @@ interface Entry {
   readonly kind: CacheKind;
   readonly storedAt: number;
   readonly ttl: number;
+  readonly bytes: number;
 }
 
 export interface CacheOptions {
@@ -34,18 +41,34 @@ export interface CacheOptions {
   readonly maxSeconds: number;
   /** Entries per kind (CoreDNS's default is 9984). */
   readonly capacity?: number;
+  /** Bytes of the whole cache (estimated, see entryBytes); each kind may take half. Default 16 MiB. */
+  readonly maxBytes?: number;
   readonly now?: () => number;
+}
+
+/** What a cache entry costs besides its message: the Entry, StoredMessage and Buffer objects and the Map slot (measured on Node 24: about 710 bytes of heap and the malloc of its bytes). */
+const ENTRY_OVERHEAD_BYTES = 800;
+/** What one scanned record costs (a ScannedRecord object of nine fields in an array: 96 bytes of heap, measured). */
+const RECORD_OVERHEAD_BYTES = 100;
+const DEFAULT_MAX_BYTES = 16 << 20;
+
+/** The estimated heap cost of keeping `stored` under `key`. */
+export function entryBytes(key: string, stored: StoredMessage): number {
+  return ENTRY_OVERHEAD_BYTES + key.length + stored.message.length + stored.records.length * RECORD_OVERHEAD_BYTES;
 }
 
 export class ResponseCache {
   private readonly entries: Record<CacheKind, Map<string, Entry>> = { success: new Map(), denial: new Map() };
+  private readonly bytes: Record<CacheKind, number> = { success: 0, denial: 0 };
   private readonly maxSeconds: number;
   private readonly capacity: number;
+  private readonly maxBytesPerKind: number;
   private readonly now: () => number;
 
   constructor(options: CacheOptions) {
     this.maxSeconds = options.maxSeconds;
     this.capacity = options.capacity ?? 9984;
+    this.maxBytesPerKind = (options.maxBytes ?? DEFAULT_MAX_BYTES) / 2;
     this.now = options.now ?? Date.now;
   }
 
@@ -59,7 +82,7 @@ export class ResponseCache {
     if (!entry) return undefined;
     const left = entry.ttl - Math.floor((this.now() - entry.storedAt) / 1000);
     if (left > 0) return { stored: entry.stored, kind: entry.kind, ttl: left };
-    this.entries[entry.kind].delete(key);
+    this.remove(key, entry);
     return undefined;
   }
 
@@ -70,19 +93,28 @@ export class ResponseCache {
     if (!decision) return undefined;
     const ttl = Math.min(decision.ttl, this.maxSeconds);
     if (ttl <= 0) return undefined;
-    this.entries.success.delete(key);
-    this.entries.denial.delete(key);
-    const map = this.entries[decision.kind];
-    if (map.size >= this.capacity) {
-      const oldest = map.keys().next();
-      if (!oldest.done) map.delete(oldest.value);
+    const kind = decision.kind;
+    const bytes = entryBytes(key, stored);
+    if (bytes > this.maxBytesPerKind) return undefined;
+    const previous = this.entries.success.get(key) ?? this.entries.denial.get(key);
+    if (previous) this.remove(key, previous);
+    const map = this.entries[kind];
+    for (const [oldestKey, oldest] of map) {
+      if (map.size < this.capacity && this.bytes[kind] + bytes <= this.maxBytesPerKind) break;
+      this.remove(oldestKey, oldest);
     }
-    map.set(key, { stored, kind: decision.kind, storedAt: this.now(), ttl });
-    return decision.kind;
+    map.set(key, { stored, kind, storedAt: this.now(), ttl, bytes });
+    this.bytes[kind] += bytes;
+    return kind;
   }
 
-  get sizes(): { success: number; denial: number } {
-    return { success: this.entries.success.size, denial: this.entries.denial.size };
+  get sizes(): { success: number; denial: number; bytes: number } {
+    return { success: this.entries.success.size, denial: this.entries.denial.size, bytes: this.bytes.success + this.bytes.denial };
+  }
+
+  private remove(key: string, entry: Entry): void {
+    this.entries[entry.kind].delete(key);
+    this.bytes[entry.kind] -= entry.bytes;
   }
 }
 

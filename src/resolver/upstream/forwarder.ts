@@ -2,32 +2,38 @@
  * Forwarding of names outside the cluster zone, with a cache.
  *
  * A question is asked once however many clients ask it at the same time (later askers wait
- * for the first). It goes over UDP from a small pool of sockets on random ports with random
- * ids (a response must come from the server asked, with the id and question sent); a
- * truncated response is asked again over TCP; a server that does not answer within the
- * timeout is given up for the next, and when every attempt fails the client gets SERVFAIL.
- * At most `maxConcurrent` exchanges are in flight; beyond that a query is REFUSED at once,
- * as CoreDNS's forward plugin does.
+ * for the first). Each attempt goes over UDP from a socket of its own, on a port the kernel
+ * picks at random, with a random id; only an answer from the server and port asked, with
+ * that id and that question, is taken (acceptance.ts), and anything else that arrives is
+ * dropped, counted, and the wait goes on, so a forgery that arrives first changes nothing.
+ * (Case randomisation of the name, "0x20", is not used: see docs/resolver.md.) A truncated
+ * answer, or one larger than the 1232 bytes advertised, is asked again over TCP. A server
+ * that does not answer within the timeout is given up for the next, and when every attempt
+ * fails the client gets SERVFAIL. At most `maxConcurrent` exchanges are in flight; beyond
+ * that a query is REFUSED at once, as CoreDNS's forward plugin does.
  */
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import type { Socket } from 'node:dgram';
 import { nameToLabels } from '../../dns/names.ts';
 import type { Query } from '../../dns/query-decoder.ts';
 import { CLASS, RCODE, RCODE_NAMES } from '../../dns/records.ts';
 import type { ResourceRecord } from '../../dns/records.ts';
 import { encodeResponse } from '../../dns/response-encoder.ts';
-import { answerRecords, relay, scanMessage, storable } from '../../dns/response-relay.ts';
+import { answerRecords, relay, storable } from '../../dns/response-relay.ts';
 import type { ScannedMessage, StoredMessage } from '../../dns/response-relay.ts';
 import { exchangeOverTcp } from '../../dns/tcp-exchange.ts';
+import type { Drops } from '../metrics/drops.ts';
 import type { QueryStats } from '../metrics/query-stats.ts';
+import { judgeAnswer } from './acceptance.ts';
+import type { Asked } from './acceptance.ts';
 import { ResponseCache } from './cache.ts';
-import type { ServerAddress, UpstreamRoutes } from './routes.ts';
+import type { UpstreamRoutes } from './routes.ts';
 
 export interface ForwarderOptions {
   readonly routes: UpstreamRoutes;
   readonly cache: ResponseCache;
   readonly stats: QueryStats;
+  readonly drops: Drops;
   readonly timeoutMs: number;
   readonly maxConcurrent: number;
   /** Attempts per question, each to the next server of the route. */
@@ -45,21 +51,24 @@ interface Exchanged {
   readonly truncated: boolean;
 }
 
-interface Pending {
-  readonly server: ServerAddress;
-  readonly resolve: (message: Buffer | undefined) => void;
+interface Received {
+  readonly message: Buffer;
+  readonly scanned: ScannedMessage;
 }
 
-const UDP_SOCKETS_PER_FAMILY = 4;
+/** What one UDP attempt came to: an answer, "ask over TCP", or nothing (timeout, error). */
+type UdpOutcome = Received | 'tcp' | undefined;
+
+/** The UDP payload size the forwarder advertises upstream, as the server does to its clients. */
 const UPSTREAM_UDP_SIZE = 1232;
+const TCP_MAX_BYTES = 65535;
 
 export class Forwarder {
   private readonly options: ForwarderOptions;
-  private readonly sockets: Record<4 | 6, Socket[]> = { 4: [], 6: [] };
-  private readonly pending = new Map<string, Pending>();
   private readonly inFlight = new Map<string, Promise<Exchanged | undefined>>();
+  /** The UDP attempts waiting for an answer, so that close() can end them. */
+  private readonly waiting = new Set<(outcome: UdpOutcome) => void>();
   private exchanges = 0;
-  private nextSocket = 0;
   private closed = false;
 
   constructor(options: ForwarderOptions) {
@@ -111,11 +120,7 @@ export class Forwarder {
   /** Closes the sockets; questions in flight end as failures. */
   close(): void {
     this.closed = true;
-    for (const socket of [...this.sockets[4], ...this.sockets[6]]) socket.close();
-    this.sockets[4] = [];
-    this.sockets[6] = [];
-    for (const pending of this.pending.values()) pending.resolve(undefined);
-    this.pending.clear();
+    for (const finish of [...this.waiting]) finish(undefined);
   }
 
   /** Asks once per key at a time; later askers share the first one's answer. */
@@ -145,82 +150,71 @@ export class Forwarder {
       const server = servers[(first + attempt) % servers.length];
       if (!server) break;
       const began = performance.now();
-      const id = randomInt(65536);
-      const message = encodeUpstreamQuery(id, question, dnssecOk, checkingDisabled);
-      let response = await this.udp(server, id, message);
-      let scanned = response && parse(response);
-      if (response && scanned?.truncated) {
-        response = await this.tcp(server, message);
-        scanned = response && parse(response);
-      }
+      const asked: Asked = { server, id: randomInt(65536), question };
+      const message = encodeUpstreamQuery(asked.id, question, dnssecOk, checkingDisabled);
+      const overUdp = await this.udp(asked, message);
+      const received = overUdp === 'tcp' || overUdp?.scanned.truncated ? await this.tcp(asked, message) : overUdp;
       const seconds = (performance.now() - began) / 1000;
-      if (!response || !scanned || scanned.id !== id || !sameQuestion(response, scanned, question)) {
+      if (!received) {
         this.options.stats.upstream(`${server.host}:${server.port}`, 'timeout', seconds);
         continue;
       }
-      this.options.stats.upstream(`${server.host}:${server.port}`, RCODE_NAMES[scanned.rcode] ?? String(scanned.rcode), seconds);
-      return { stored: storable(response, scanned), truncated: scanned.truncated };
+      this.options.stats.upstream(`${server.host}:${server.port}`, RCODE_NAMES[received.scanned.rcode] ?? String(received.scanned.rcode), seconds);
+      return { stored: storable(received.message, received.scanned), truncated: received.scanned.truncated };
     }
     return undefined;
   }
 
-  private udp(server: ServerAddress, id: number, message: Buffer): Promise<Buffer | undefined> {
-    const sockets = this.socketsFor(server.family);
-    const index = this.nextSocket++ % sockets.length;
-    const socket = sockets[index];
-    if (!socket) return Promise.resolve(undefined);
-    const pendingKey = `${server.family}/${index}/${id}`;
-    if (this.pending.has(pendingKey)) return Promise.resolve(undefined);
+  /**
+   * One attempt over UDP, from a socket of its own: a fresh random source port for each
+   * exchange. Messages that are not the answer are dropped and the wait goes on.
+   */
+  private udp(asked: Asked, message: Buffer): Promise<UdpOutcome> {
+    const { server } = asked;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { finish(undefined); }, this.options.timeoutMs);
-      const finish = (response: Buffer | undefined): void => {
+      const socket = createSocket(server.family === 4 ? 'udp4' : 'udp6');
+      const finish = (outcome: UdpOutcome): void => {
+        if (!this.waiting.delete(finish)) return;
         clearTimeout(timer);
-        this.pending.delete(pendingKey);
-        resolve(response);
+        socket.close();
+        resolve(outcome);
       };
-      this.pending.set(pendingKey, { server, resolve: finish });
-      socket.send(message, server.port, server.host, (error) => {
-        if (error) finish(undefined);
+      this.waiting.add(finish);
+      const timer = setTimeout(() => { finish(undefined); }, this.options.timeoutMs);
+      socket.on('error', () => { finish(undefined); });
+      socket.on('message', (response, from) => {
+        const verdict = judgeAnswer(response, from, asked, UPSTREAM_UDP_SIZE);
+        if (verdict.kind === 'answer') {
+          finish({ message: response, scanned: verdict.scanned });
+        } else if (verdict.kind === 'oversized') {
+          this.options.drops.drop('upstream_oversized', { server: `${server.host}:${server.port}`, bytes: response.length });
+          finish('tcp');
+        } else {
+          this.options.drops.drop(verdict.reason, { server: `${server.host}:${server.port}`, from: `${from.address}:${from.port}` });
+        }
       });
+      try {
+        socket.send(message, server.port, server.host, (error) => { if (error) finish(undefined); });
+      } catch {
+        finish(undefined);
+      }
     });
   }
 
-  private socketsFor(family: 4 | 6): Socket[] {
-    const sockets = this.sockets[family];
-    while (sockets.length < UDP_SOCKETS_PER_FAMILY) {
-      const index = sockets.length;
-      const socket = createSocket(family === 4 ? 'udp4' : 'udp6');
-      socket.on('message', (message, from) => {
-        if (message.length < 12) return;
-        const pending = this.pending.get(`${family}/${index}/${message.readUInt16BE(0)}`);
-        if (!pending || from.address !== pending.server.host || from.port !== pending.server.port) return;
-        pending.resolve(message);
-      });
-      socket.on('error', () => undefined);
-      socket.unref();
-      sockets.push(socket);
+  /** One attempt over TCP (after a truncated or oversized answer), judged as strictly. */
+  private async tcp(asked: Asked, message: Buffer): Promise<Received | undefined> {
+    const { server } = asked;
+    let response: Buffer;
+    try {
+      response = await exchangeOverTcp(server.host, server.port, message, this.options.timeoutMs);
+    } catch {
+      return undefined;
     }
-    return sockets;
-  }
-
-  private tcp(server: ServerAddress, message: Buffer): Promise<Buffer | undefined> {
-    return exchangeOverTcp(server.host, server.port, message, this.options.timeoutMs).catch(() => undefined);
-  }
-}
-
-function parse(message: Buffer): ScannedMessage | undefined {
-  try {
-    const scanned = scanMessage(message);
-    return (scanned.flags & 0x8000) !== 0 ? scanned : undefined;
-  } catch {
+    const verdict = judgeAnswer(response, { address: server.host, port: server.port }, asked, TCP_MAX_BYTES);
+    if (verdict.kind === 'answer') return { message: response, scanned: verdict.scanned };
+    this.options.drops.drop(verdict.kind === 'drop' ? verdict.reason : 'upstream_oversized', { server: `${server.host}:${server.port}`, proto: 'tcp' });
     return undefined;
   }
-}
-
-/** The response must be to the question asked (compared without case: servers may fold it). */
-function sameQuestion(response: Buffer, scanned: ScannedMessage, question: Buffer): boolean {
-  if (scanned.questionEnd - 12 !== question.length) return false;
-  return response.subarray(12, scanned.questionEnd).toString('latin1').toLowerCase() === question.toString('latin1').toLowerCase();
 }
 
 /** A recursive query with our own EDNS0 record: header, the question bytes, OPT. */

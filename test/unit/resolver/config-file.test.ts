@@ -10,8 +10,8 @@ describe('the resolver config', () => {
       [config.listenAddress, config.port, config.healthPort, config.readyPort, config.metricsPort, config.clusterDomain, config.ttl, config.pods, config.lameduckSeconds],
       ['0.0.0.0', 1053, 8080, 8181, 9153, 'cluster.local', 30, 'insecure', 5],
     );
-    assert.deepEqual(config.upstream, { nameservers: [], cacheSeconds: 30, timeoutSeconds: 2, maxConcurrent: 1000 });
-    assert.deepEqual(config.tcp, { idleTimeoutSeconds: 10, maxConnections: 1000 });
+    assert.deepEqual(config.upstream, { nameservers: [], cacheSeconds: 30, timeoutSeconds: 2, maxConcurrent: 1000, cacheMiB: 16 });
+    assert.deepEqual(config.tcp, { idleTimeoutSeconds: 10, readTimeoutSeconds: 5, writeTimeoutSeconds: 5, maxConnections: 1000, bufferMiB: 8 });
     assert.equal(config.threads, 'auto');
   });
 

@@ -12,6 +12,7 @@ import type { RawObject, WatchEvent } from '../../../../src/kube/watcher.ts';
 import { QueryHandler } from '../../../../src/resolver/serve/query-handler.ts';
 import type { Upstream } from '../../../../src/resolver/serve/query-handler.ts';
 import { ClusterIndex } from '../../../../src/resolver/cluster/cluster-index.ts';
+import { Drops, LimitedLog } from '../../../../src/resolver/metrics/drops.ts';
 import { QueryStats } from '../../../../src/resolver/metrics/query-stats.ts';
 import { shrinkEndpointSlice, shrinkNamespace, shrinkPod, shrinkService } from '../../../../src/resolver/cluster/objects.ts';
 import type { ResourceRecord } from '../../../../src/dns/records.ts';
@@ -80,12 +81,13 @@ export function makeHandler(index: ClusterIndex, setup: HandlerSetup = {}): Quer
     }),
     resolve: (name, type) => Promise.resolve(setup.resolve?.(name, type)),
   };
+  const stats = new QueryStats('dns://:1053');
   return new QueryHandler({
     index,
     answers: { zone: 'cluster.local', ttl: setup.ttl ?? 5, pods: setup.pods ?? 'insecure', localAddresses: setup.localAddresses ?? [] },
     upstream,
-    stats: new QueryStats('dns://:1053'),
-    log: pino({ level: 'silent' }),
+    stats,
+    drops: new Drops(stats, new LimitedLog(pino({ level: 'silent' }))),
   });
 }
 

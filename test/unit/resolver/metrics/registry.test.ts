@@ -36,8 +36,8 @@ describe('the metrics', () => {
     other.request('udp', 4, 1, 0, 'kubernetes', 40, 90, 0.001, false);
     other.request('udp', 4, 1, 0, 'kubernetes', 40, 90, 0.001, false);
     other.cacheLookup('success');
-    other.watchCache(() => ({ success: 5, denial: 1 }));
-    main.watchCache(() => ({ success: 2, denial: 0 }));
+    other.watchCache(() => ({ success: 5, denial: 1, bytes: 3000 }));
+    main.watchCache(() => ({ success: 2, denial: 0, bytes: 1000 }));
     metrics.absorb('thread-1', other.snapshot());
     metrics.absorb('thread-1', other.snapshot());
     const text = await metrics.text();
@@ -45,6 +45,22 @@ describe('the metrics', () => {
     assert.match(text, /^coredns_dns_request_duration_seconds_count\{[^}]*\} 3$/m);
     assert.match(text, /^coredns_cache_hits_total\{server="dns:\/\/:1053",type="success",zones=".",view=""\} 1$/m);
     assert.match(text, /^coredns_cache_entries\{server="dns:\/\/:1053",type="success",zones=".",view=""\} 7$/m);
+    assert.match(text, /^clusterdns_resolver_cache_bytes 4000$/m);
+  });
+
+  test('count drops and closed connections by reason, every reason from 0, every thread added', async () => {
+    const main = new QueryStats('dns://:1053');
+    const metrics = new ResolverMetrics(main, 'test');
+    const other = new QueryStats('dns://:1053');
+    main.dropped('unsendable');
+    other.dropped('unsendable');
+    other.tcpClosed('write_timeout');
+    metrics.absorb('thread-1', other.snapshot());
+    const text = await metrics.text();
+    assert.match(text, /^clusterdns_resolver_dropped_total\{reason="unsendable"\} 2$/m);
+    assert.match(text, /^clusterdns_resolver_dropped_total\{reason="upstream_wrong_id"\} 0$/m);
+    assert.match(text, /^clusterdns_resolver_tcp_closed_total\{reason="write_timeout"\} 1$/m);
+    assert.match(text, /^clusterdns_resolver_tcp_closed_total\{reason="read_timeout"\} 0$/m);
   });
 
   test('observe the programming latency by service kind', async () => {

@@ -1,9 +1,9 @@
-/** The upstream cache keeps what the RFCs allow, for as long as they allow, at most cacheSeconds. */
+/** The upstream cache keeps what the RFCs allow, for as long as they allow, at most cacheSeconds, in bounded memory. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import dnsPacket from 'dns-packet';
 import type { Answer } from 'dns-packet';
-import { ResponseCache } from '../../../../src/resolver/upstream/cache.ts';
+import { ResponseCache, entryBytes } from '../../../../src/resolver/upstream/cache.ts';
 import { scanMessage, storable } from '../../../../src/dns/response-relay.ts';
 import type { StoredMessage } from '../../../../src/dns/response-relay.ts';
 
@@ -67,7 +67,41 @@ describe('the upstream cache', () => {
     for (const name of ['a', 'b', 'c']) cache.put(ResponseCache.key(name, 1, 1, false, false), entry.stored, false);
     assert.equal(cache.get(ResponseCache.key('a', 1, 1, false, false)), undefined);
     assert.ok(cache.get(ResponseCache.key('c', 1, 1, false, false)));
-    assert.deepEqual(cache.sizes, { success: 2, denial: 0 });
+    assert.equal(cache.sizes.success, 2);
+    assert.equal(cache.sizes.denial, 0);
+  });
+
+  test('is bounded in bytes too: each kind takes at most half, the oldest go first', () => {
+    const small = stored(0, [a(60)]);
+    const big = stored(0, Array.from({ length: 200 }, (_, i): Answer => ({ type: 'A', name: 'x.example', ttl: 60, data: `192.0.2.${i % 250}` })));
+    const keyOf = (name: string): string => ResponseCache.key(name, 1, 1, false, false);
+    const bigBytes = entryBytes(keyOf('big-0'), big.stored);
+    assert.ok(bigBytes > big.stored.message.length, 'the estimate counts more than the message');
+    const cache = new ResponseCache({ maxSeconds: 30, maxBytes: 2 * 3.02 * bigBytes });
+    for (let i = 0; i < 10; i++) cache.put(keyOf(`big-${i}`), big.stored, false);
+    assert.equal(cache.sizes.success, 3, 'three big answers fit half the bytes');
+    assert.ok(cache.sizes.bytes <= 3.02 * bigBytes);
+    assert.equal(cache.get(keyOf('big-6')), undefined);
+    assert.ok(cache.get(keyOf('big-9')));
+    const nx = stored(3, [], [soa(60, 60)]);
+    for (let i = 0; i < 50; i++) cache.put(keyOf(`gone-${i}`), nx.stored, false);
+    assert.equal(cache.sizes.success, 3, 'denials do not push answers out');
+    assert.equal(cache.sizes.denial, 50);
+    assert.equal(cache.put(keyOf('small'), small.stored, false), 'success');
+    assert.equal(cache.sizes.success, 3, 'the oldest big answer made room');
+    assert.equal(cache.get(keyOf('big-7')), undefined);
+  });
+
+  test('keeps nothing larger than the bytes of its kind, and counts the bytes of a replaced entry once', () => {
+    const big = stored(0, Array.from({ length: 200 }, (_, i): Answer => ({ type: 'A', name: 'x.example', ttl: 60, data: `192.0.2.${i % 250}` })));
+    const tiny = new ResponseCache({ maxSeconds: 30, maxBytes: 1000 });
+    assert.equal(tiny.put(key, big.stored, false), undefined);
+    assert.equal(tiny.sizes.bytes, 0);
+    const cache = new ResponseCache({ maxSeconds: 30 });
+    cache.put(key, big.stored, false);
+    const once = cache.sizes.bytes;
+    cache.put(key, big.stored, false);
+    assert.equal(cache.sizes.bytes, once);
   });
 
   test('keys on name without case, type, class and the DO and CD bits', () => {
