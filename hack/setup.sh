@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings a checkout to the point where `npm start` and `npm test` run, installing only what
 # is missing: the npm dependencies (Node.js 24 itself among them: every npm script runs on
-# node_modules/.bin/node), the DNS tools the tests and benchmarks use (dig, dnsperf, dnsmasq)
+# node_modules/.bin/node), the DNS tools the tests and benchmarks use (dig, dnsperf, dnsmasq),
+# gcc (the resolver's hostile-traffic tests compile a raw-socket sender, test/resolver/raw-udp.c)
 # and shellcheck (the linter of the shell scripts and of the Dockerfile's RUN lines), from
 # Debian's packages. The control plane binaries are built on first use.
 #
@@ -20,7 +21,7 @@ else
 fi
 
 # command -> Debian package
-declare -A tools=([dig]=dnsutils [dnsperf]=dnsperf [dnsmasq]=dnsmasq-base [shellcheck]=shellcheck)
+declare -A tools=([dig]=dnsutils [dnsperf]=dnsperf [dnsmasq]=dnsmasq-base [gcc]=gcc [shellcheck]=shellcheck)
 missing=()
 for tool in "${!tools[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("${tools[$tool]}")
@@ -35,5 +36,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 else
-  say "dig, dnsperf, dnsmasq and shellcheck present"
+  say "dig, dnsperf, dnsmasq, gcc and shellcheck present"
 fi

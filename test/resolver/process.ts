@@ -26,6 +26,10 @@ export interface StartOptions {
   /** Written verbatim instead of JSON of `config` (to test YAML and bad files). */
   readonly configText?: string;
   readonly configName?: string;
+  /** Flags for node itself, before the script (e.g. `--inspect=127.0.0.1:PORT`). */
+  readonly nodeArgs?: readonly string[];
+  /** The entry point: the TypeScript sources (default) or a compiled build (build.ts). */
+  readonly main?: string;
 }
 
 const ROOT = new URL('../../', import.meta.url);
@@ -56,7 +60,7 @@ export class ResolverProcess {
     const dir = mkdtempSync(join(tmpdir(), 'clusterdns-resolver-test-'));
     const file = join(dir, options.configName ?? 'resolver.json');
     writeFileSync(file, options.configText ?? JSON.stringify({ listenAddress: '127.0.0.1', ...ports, lameduckSeconds: 1, ...options.config }));
-    const child = spawn(process.execPath, ['src/cli/main.ts', 'resolver', '--config', file, '--kubeconfig', options.kubeconfig], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.main ?? 'src/cli/main.ts', 'resolver', '--config', file, '--kubeconfig', options.kubeconfig], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const resolver = new ResolverProcess(child, dir, ports);
@@ -66,6 +70,12 @@ export class ResolverProcess {
 
   get logs(): string {
     return this.output.join('');
+  }
+
+  get pid(): number {
+    const pid = this.child.pid;
+    if (pid === undefined) throw new Error('the resolver process has no pid');
+    return pid;
   }
 
   get hasExited(): boolean {
