@@ -3,6 +3,10 @@
  * serve them: `/health` (200 while the process runs, lameduck included), `/ready` (200 only
  * once the watch cache is synced and until lameduck begins) and `/metrics`. Each has its
  * own port; endpoints configured on the same port share one server.
+ *
+ * They are for kubelet and Prometheus, but any pod can reach them: a request must send its
+ * headers within 5 s and be done within 10 s, at most 100 connections are open per server,
+ * and an error of the listening socket is reported, never thrown.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -14,14 +18,20 @@ export interface Endpoint {
   readonly respond: () => { status: number; body: string; contentType?: string } | Promise<{ status: number; body: string; contentType?: string }>;
 }
 
+const HEADERS_TIMEOUT_MS = 5000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const MAX_CONNECTIONS = 100;
+
 export class HttpEndpoints {
   private readonly servers: Server[] = [];
   private readonly address: string;
   private readonly endpoints: readonly Endpoint[];
+  private readonly onError: (error: Error) => void;
 
-  constructor(address: string, endpoints: readonly Endpoint[]) {
+  constructor(address: string, endpoints: readonly Endpoint[], onError: (error: Error) => void) {
     this.address = address;
     this.endpoints = endpoints;
+    this.onError = onError;
   }
 
   async start(): Promise<void> {
@@ -30,11 +40,15 @@ export class HttpEndpoints {
       const routes = new Map(this.endpoints.filter((e) => e.port === port).map((e) => [e.path, e]));
       const server = createServer((req, res) => { void serve(routes, req, res); });
       server.keepAliveTimeout = 5000;
+      server.headersTimeout = HEADERS_TIMEOUT_MS;
+      server.requestTimeout = REQUEST_TIMEOUT_MS;
+      server.maxConnections = MAX_CONNECTIONS;
       this.servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, this.address, () => {
           server.off('error', reject);
+          server.on('error', this.onError);
           resolve();
         });
       });

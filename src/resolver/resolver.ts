@@ -90,7 +90,7 @@ export class Resolver {
           return { status: 200, body: await this.metrics.text(), contentType: this.metrics.registry.contentType };
         },
       },
-    ]);
+    ], (error) => { log.warn({ err: error.message }, 'HTTP endpoint error'); });
   }
 
   /** Binds the DNS and HTTP ports, starts the serving threads and the watches. */

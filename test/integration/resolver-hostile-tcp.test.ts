@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { frame } from '../../src/dns/tcp-framing.ts';
 import { encodeQuery } from '../dns/client.ts';
 import { establishedOn, startTarget, underAttack } from '../resolver/hostile.ts';
 
@@ -24,12 +25,6 @@ after(async () => {
   await target.stop();
 });
 
-function frame(message: Buffer, length = message.length): Buffer {
-  const out = Buffer.alloc(message.length + 2);
-  out.writeUInt16BE(length, 0);
-  message.copy(out, 2);
-  return out;
-}
 
 /** Opens a connection (or gives up after a second: the server may be making room). */
 function open(): Promise<Socket | undefined> {

@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { frame } from '../../src/dns/tcp-framing.ts';
 import { controlPlane, createNamespace, eventually, kubeClient } from '../support/cluster.ts';
 import { ask, decodeResponse, encodeQuery, render, udpExchange } from '../dns/client.ts';
 import { ResolverProcess } from '../resolver/process.ts';
@@ -216,12 +217,6 @@ describe('health, readiness and metrics', () => {
   });
 });
 
-function frame(message: Buffer): Buffer {
-  const out = Buffer.alloc(message.length + 2);
-  out.writeUInt16BE(message.length, 0);
-  message.copy(out, 2);
-  return out;
-}
 
 function open(): Promise<Socket> {
   return new Promise((resolve, reject) => {

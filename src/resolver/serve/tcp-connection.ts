@@ -87,10 +87,11 @@ export class TcpConnection {
 
   start(): void {
     const socket = this.socket;
-    socket.setTimeout(this.owner.timeouts.idleTimeoutMs, () => {
-      // Waiting for upstream is not idleness; the timer starts again.
-      if (this.inFlight > 0) socket.setTimeout(this.owner.timeouts.idleTimeoutMs);
-      else this.close('idle');
+    // A listener of our own ('timeout' fires again after each quiet period): setTimeout's callback would be called once only.
+    socket.setTimeout(this.owner.timeouts.idleTimeoutMs);
+    socket.on('timeout', () => {
+      // Waiting for upstream is not idleness: the timer just starts again.
+      if (this.inFlight === 0) this.close('idle');
     });
     // ECONNRESET, EPIPE: the client went away; 'close' follows.
     socket.on('error', () => undefined);
