@@ -19,6 +19,7 @@ import { scaledCondition } from './autoscaling.ts';
 import { CHILD_KIND_ORDER, childKey } from './children.ts';
 import type { Child, ChildKind } from './children.ts';
 import type { Clock } from './clock.ts';
+import { engineRefusal } from './engines.ts';
 import type { EventRecorder, EventSubject } from './events.ts';
 import { TerminalError } from './handlers.ts';
 import { hash, render } from './render.ts';
@@ -96,6 +97,12 @@ export class Reconciler {
       throw new TerminalError(`ClusterDNS ${name} has an invalid spec: ${parsed.error}`);
     }
     const cr = parsed.value;
+    const refusal = engineRefusal(cr);
+    if (refusal) {
+      // Nothing is applied: the pods that run (an earlier version) keep answering.
+      await this.writeStatus(cached, { invalidSpec: refusal.message, invalidReason: refusal.reason, failures: [] });
+      throw new TerminalError(`ClusterDNS ${name}: ${refusal.message}`);
+    }
     const failures: ApplyFailure[] = [];
     const observed = new Map<ChildKind, Child>();
     const plan = this.options.planner.plan(cr, this.cachedChild('Deployment', name)?.deployment?.wantedReplicas);

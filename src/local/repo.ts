@@ -22,6 +22,9 @@ export interface Versions {
   readonly etcd: string;
   readonly kwok: string;
   readonly coredns: string;
+  /** The oldest CoreDNS release the engine coredns runs, and the one kubeadm deploys (local mode's kube-dns). */
+  readonly corednsOldest: string;
+  readonly kubeadmCoredns: string;
 }
 
 /** Parses `KEY=value` lines, ignoring comments and blanks. */
@@ -36,7 +39,10 @@ export function parseVersionsEnv(text: string): Versions {
     if (!value) throw new Error(`hack/versions.env has no ${key}`);
     return value;
   };
-  return { kubernetes: get('KUBERNETES_VERSION'), etcd: get('ETCD_VERSION'), kwok: get('KWOK_VERSION'), coredns: get('COREDNS_VERSION') };
+  return {
+    kubernetes: get('KUBERNETES_VERSION'), etcd: get('ETCD_VERSION'), kwok: get('KWOK_VERSION'), coredns: get('COREDNS_VERSION'),
+    corednsOldest: get('COREDNS_OLDEST_VERSION'), kubeadmCoredns: get('KUBEADM_COREDNS_VERSION'),
+  };
 }
 
 export function readVersions(root = repositoryRoot()): Versions {
