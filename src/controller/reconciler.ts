@@ -1,27 +1,40 @@
 /**
  * `reconcile(name)`: level-triggered. It reads the ClusterDNS and its children from the
- * caches (never from the event that woke it), renders the desired children, applies those
- * that may differ, deletes those no longer wanted, and writes status only when it changed.
+ * caches (never from the event that woke it), renders the desired children, decides who
+ * answers at the clusterIP (routing.ts), applies those children that may differ in the order
+ * routing needs, deletes those no longer wanted, and writes status only when it changed.
+ *
+ * A ClusterDNS carries the finalizer clusterdns.io/drain (drain.ts): once deleted, it is
+ * routed to its baseline and kept, children and all, until no injected pod is left.
  *
  * It throws to be retried with backoff (the apiserver refused or could not be reached), or
  * a TerminalError when retrying cannot help (the spec is invalid: the next edit wakes it).
  */
 import { clusterDNSStatusSchema, parseClusterDNS } from '../api/clusterdns.ts';
-import type { ClusterDNS, ClusterDNSStatus } from '../api/clusterdns.ts';
+import type { ClusterDNS, ClusterDNSStatus, Serving } from '../api/clusterdns.ts';
 import { API_VERSION, CLUSTERDNS_PATH, FIELD_MANAGER, KIND } from '../api/names.ts';
 import { KubeApiError } from '../kube/client.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
 import type { Store } from '../kube/store.ts';
 import { apiserverMessage, isRefusal, isUpToDate } from './apply.ts';
-import type { AppliedRecord, Applier } from './apply.ts';
+import type { AppliedRecord, Applier, WriteObserver } from './apply.ts';
+import type { BaselineSnapshot } from './baselines.ts';
 import { CHILD_KIND_ORDER, childKey } from './children.ts';
 import type { Child, ChildKind } from './children.ts';
 import type { Clock } from './clock.ts';
+import { addDrainFinalizer, drainState, hasDrainFinalizer, removeDrainFinalizer } from './drain.ts';
 import type { EventRecorder, EventSubject } from './events.ts';
 import { TerminalError } from './handlers.ts';
+import { dependentPods, readyEndpoints } from './pods.ts';
+import type { InjectedPod, ResolverPod } from './pods.ts';
 import { hash, render } from './render.ts';
 import type { Manifest, RenderConfig } from './render.ts';
+import { baselineView, decideServing, partitionSlices, planFront } from './routing.ts';
+import type { FrontPlan, ServingDecision } from './routing.ts';
+import { instancePorts, routedService, routingSlice } from './routing-render.ts';
+import { addressTypeOf, operatorSliceName } from './slices.ts';
+import type { SliceContent } from './slices.ts';
 import { computeStatus, sameStatus, statusEvents } from './status.ts';
 import type { ApplyFailure, StatusInput } from './status.ts';
 
@@ -33,6 +46,7 @@ export interface CachedClusterDNS {
     readonly generation?: number;
     readonly resourceVersion?: string;
     readonly deletionTimestamp?: string;
+    readonly finalizers?: readonly string[];
     readonly labels?: Record<string, string>;
     readonly annotations?: Record<string, string>;
     readonly creationTimestamp?: string;
@@ -47,11 +61,20 @@ export interface ReconcilerOptions {
   readonly recorder: EventRecorder;
   readonly clusterDNS: Store<CachedClusterDNS>;
   readonly children: Readonly<Record<ChildKind, Store<Child>>>;
+  /** The instances' resolver pods (operator namespace) and the injected pods (every namespace). */
+  readonly resolverPods: Store<ResolverPod>;
+  readonly injectedPods: Store<InjectedPod>;
+  /** The baselines the ClusterDNS objects name. */
+  readonly baselines: { snapshot(ref: string): BaselineSnapshot };
   readonly config: RenderConfig;
   readonly clock: Clock;
   readonly log: Logger;
   /** Counts status writes. */
   readonly onStatusWrite?: () => void;
+  /** Counts the other writes to ClusterDNS objects (their finalizer). */
+  readonly onWrite?: WriteObserver;
+  /** Told when status.serving changes: who answers at the clusterIP switched. */
+  readonly onServingSwitch?: (name: string, from: Serving | 'Unknown', to: Serving) => void;
 }
 
 /** A reconcile that applied everything but must be retried (some child was refused or the apiserver failed). */
@@ -85,19 +108,61 @@ export class Reconciler {
       this.forgetOwner(name);
       return {};
     }
-    if (cached.metadata.deletionTimestamp) return {};
+    const deleting = cached.metadata.deletionTimestamp !== undefined;
+    if (deleting && !hasDrainFinalizer(finalizerTarget(cached))) return {};
+    const dependents = dependentPods(this.options.injectedPods.list(), name);
     const parsed = parseClusterDNS({ apiVersion: API_VERSION, kind: KIND, ...cached });
-    if (!parsed.ok) {
-      await this.writeStatus(cached, { invalidSpec: parsed.error, failures: [] });
-      throw new TerminalError(`ClusterDNS ${name} has an invalid spec: ${parsed.error}`);
+    if (parsed.ok) return this.reconcileValid(cached, parsed.value, deleting, dependents);
+    if (deleting && dependents.length === 0) return this.finishDrain(cached, 'no injected pod is left');
+    await this.writeStatus(cached, { invalidSpec: parsed.error, failures: [], injectedPods: dependents.length, ...(deleting ? { drain: drainState(dependents) } : {}) });
+    if (deleting) return {};
+    throw new TerminalError(`ClusterDNS ${name} has an invalid spec: ${parsed.error}`);
+  }
+
+  private async reconcileValid(cached: CachedClusterDNS, cr: ClusterDNS, deleting: boolean, dependents: readonly InjectedPod[]): Promise<ReconcileResult> {
+    const name = cr.metadata.name;
+    if (deleting && (cr.spec.drain === 'Immediate' || dependents.length === 0)) {
+      return this.finishDrain(cached, cr.spec.drain === 'Immediate' ? 'spec.drain is Immediate' : 'no injected pod is left');
     }
-    const cr = parsed.value;
+    const finalizer = finalizerTarget(cached);
+    if (!deleting && !hasDrainFinalizer(finalizer)) {
+      this.options.onWrite?.('patch', 'ClusterDNS');
+      await addDrainFinalizer(this.options.client, finalizer);
+    }
+    const rendered = render(cr, this.options.config);
+    const routing = this.route(cr, rendered, deleting);
+    const { observed, failures } = await this.applyAll(cr, cached, rendered, routing.plan);
+    const service = observed.get('Service') ?? this.cachedChild('Service', name);
+    const deployment = (observed.get('Deployment') ?? this.cachedChild('Deployment', name))?.deployment;
+    await this.writeStatus(cached, {
+      wantedReplicas: cr.spec.replicas,
+      failures,
+      ...(service?.clusterIP === undefined ? {} : { serviceClusterIP: service.clusterIP }),
+      ...(deployment ? { deployment } : {}),
+      ...(routing.decision ? { serving: routing.decision } : {}),
+      ...(routing.invalidBaseline === undefined ? {} : { invalidBaseline: routing.invalidBaseline }),
+      injectedPods: dependents.length,
+      ...(deleting ? { drain: drainState(dependents) } : {}),
+    });
+    if (failures.length > 0) {
+      throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
+    }
+    return {};
+  }
+
+  /**
+   * Applies the children in the order routing needs: the config first, so that new pods find
+   * it; the routing slice's first step before the Service changes its selector (routing.ts);
+   * the other children together (they do not depend on each other); then the rest of the
+   * routing steps, and the pruning of children no longer wanted. Refusals are collected.
+   */
+  private async applyAll(cr: ClusterDNS, owner: CachedClusterDNS, rendered: readonly Manifest[], plan: FrontPlan): Promise<{ observed: Map<ChildKind, Child>; failures: ApplyFailure[] }> {
     const failures: ApplyFailure[] = [];
     const observed = new Map<ChildKind, Child>();
-    const desired = render(cr, this.options.config);
+    const desired = rendered.map((m) => (m.kind === 'Service' ? routedService(m, plan.selector) : m));
     const applyOne = async (manifest: Manifest): Promise<void> => {
       try {
-        observed.set(manifest.kind, await this.ensure(manifest, cached));
+        observed.set(manifest.kind, await this.ensure(manifest, owner));
       } catch (error) {
         if (!isRefusal(error)) throw error;
         const message = apiserverMessage(error);
@@ -107,21 +172,61 @@ export class Reconciler {
         });
       }
     };
-    // The config first, so that new pods find it; the other children do not depend on each other.
+    const slice = (content: SliceContent): Manifest => routingSlice(cr, this.options.config, cr.metadata.name, content);
     for (const manifest of desired.filter((m) => m.kind === 'ConfigMap')) await applyOne(manifest);
+    if (plan.before) await applyOne(slice(plan.before));
     await Promise.all(desired.filter((m) => m.kind !== 'ConfigMap').map(applyOne));
-    await this.prune(cr, cached, new Set(desired.map((m) => m.kind)));
-    const service = observed.get('Service') ?? this.cachedChild('Service', name);
-    const deployment = (observed.get('Deployment') ?? this.cachedChild('Deployment', name))?.deployment;
-    await this.writeStatus(cached, {
-      wantedReplicas: cr.spec.replicas,
-      failures,
-      ...(service?.clusterIP === undefined ? {} : { serviceClusterIP: service.clusterIP }),
-      ...(deployment ? { deployment } : {}),
+    if (!failures.some((f) => f.kind === 'Service' || f.kind === 'EndpointSlice')) await this.finishRouting(cr.metadata.name, plan, slice, applyOne);
+    await this.prune(cr, owner, new Set(desired.map((m) => m.kind)));
+    return { observed, failures };
+  }
+
+  /** Who answers at the clusterIP, and the steps there (routing.ts), from the caches. */
+  private route(cr: ClusterDNS, rendered: readonly Manifest[], deleting: boolean): { plan: FrontPlan; decision?: ServingDecision; invalidBaseline?: string } {
+    const { config, resolverPods, baselines, children } = this.options;
+    const name = cr.metadata.name;
+    const live = this.cachedChild('Service', name);
+    const family = addressTypeOf(live?.clusterIP || cr.spec.clusterIP);
+    const { namespace: baselineNamespace, name: baselineName } = cr.spec.baseline.service;
+    const ref = `${baselineNamespace}/${baselineName}`;
+    const view = baselineView({ ref, ...baselines.snapshot(ref), family, ownService: `${config.namespace}/${name}` });
+    const instance: SliceContent = { serving: 'Instance', addressType: family, ports: instancePorts(rendered), endpoints: readyEndpoints(resolverPods.list(), name, family) };
+    const wanted = (rendered.find((m) => m.kind === 'Deployment')?.['spec'] as { replicas?: number } | undefined)?.replicas ?? cr.spec.replicas;
+    const decision = decideServing({
+      routing: cr.spec.routing, draining: deleting, readyReplicas: instance.endpoints.length, wantedReplicas: wanted,
+      baselineRef: ref, baseline: view, clusterIP: live?.clusterIP ?? '',
     });
-    if (failures.length > 0) {
-      throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
+    const slices = children.EndpointSlice.list().flatMap((c) => (c.slice ? [c.slice] : []));
+    const { own, foreign } = partitionSlices(slices, name, operatorSliceName(name));
+    const plan = planFront(decision?.serving, {
+      service: live ? { hasSelector: live.hasSelector ?? true } : undefined,
+      own, foreign, instance, baseline: view.kind === 'valid' ? view.content : undefined,
+    });
+    return { plan, ...(decision ? { decision } : {}), ...(view.kind === 'invalid' ? { invalidBaseline: view.message } : {}) };
+  }
+
+  /** The steps of a routing plan after the Service has changed: others' slices go, and the operator's slice ends as planned. */
+  private async finishRouting(name: string, plan: FrontPlan, slice: (content: SliceContent) => Manifest, applyOne: (m: Manifest) => Promise<void>): Promise<void> {
+    const { applier, config } = this.options;
+    for (const sliceName of plan.deleteSlices) {
+      const stale = this.cachedChild('EndpointSlice', sliceName);
+      if (stale) await applier.delete('EndpointSlice', config.namespace, sliceName, stale.uid);
     }
+    if (plan.deleteEndpoints) await applier.deleteEndpoints(config.namespace, name);
+    const ownName = operatorSliceName(name);
+    if (plan.own.kind === 'apply') await applyOne(slice(plan.own.content));
+    const own = this.cachedChild('EndpointSlice', ownName);
+    if (plan.own.kind === 'delete' && own) {
+      await applier.delete('EndpointSlice', config.namespace, ownName, own.uid);
+      this.applied.delete(childKey('EndpointSlice', config.namespace, ownName));
+    }
+  }
+
+  /** Lets a deleted ClusterDNS go: the garbage collector then removes its children. */
+  private async finishDrain(cached: CachedClusterDNS, why: string): Promise<ReconcileResult> {
+    this.options.onWrite?.('patch', 'ClusterDNS');
+    await removeDrainFinalizer(this.options.client, finalizerTarget(cached));
+    this.event(cached, 'Normal', 'Drained', `${why}: removed the finalizer clusterdns.io/drain; the Service and the other children go with the ClusterDNS`);
     return {};
   }
 
@@ -129,7 +234,11 @@ export class Reconciler {
     return this.options.children[kind].get(childKey(kind, this.options.config.namespace, name));
   }
 
-  /** Applies `manifest` unless the cached child is known to match it; returns the child as it now is. */
+  /**
+   * Applies `manifest` unless the cached child is known to match it; returns the child as it
+   * now is. The routing slice changes at every switch, which the Serving event reports, so it
+   * gets no events of its own.
+   */
   private async ensure(manifest: Manifest, owner: CachedClusterDNS): Promise<Child> {
     const { applier, config } = this.options;
     const key = childKey(manifest.kind, config.namespace, manifest.metadata.name);
@@ -147,6 +256,7 @@ export class Reconciler {
       ...(result.generation === undefined ? {} : { generation: result.generation }),
     });
     const what = `${manifest.kind} ${result.namespace}/${result.name}`;
+    if (manifest.kind === 'EndpointSlice') return result;
     if (!live) {
       this.event(owner, 'Normal', record ? 'Restored' : 'Created', record ? `put back ${what}, which had been deleted or had lost its labels` : `created ${what}`);
     } else if (changed(live, result)) {
@@ -159,7 +269,8 @@ export class Reconciler {
   /** Deletes children of `cr` whose kind it no longer wants (a PodDisruptionBudget after scaling to one replica). */
   private async prune(cr: ClusterDNS, owner: CachedClusterDNS, wanted: ReadonlySet<ChildKind>): Promise<void> {
     for (const kind of CHILD_KIND_ORDER) {
-      if (wanted.has(kind)) continue;
+      // The routing slice is routing's to keep or delete.
+      if (wanted.has(kind) || kind === 'EndpointSlice') continue;
       const stale = this.cachedChild(kind, cr.metadata.name);
       if (!stale?.owners.includes(cr.metadata.name)) continue;
       await this.options.applier.delete(kind, stale.namespace, stale.name, stale.uid);
@@ -191,6 +302,7 @@ export class Reconciler {
       throw error;
     }
     for (const event of statusEvents(previous, status)) this.event(cached, event.type, event.reason, event.message);
+    if (status.serving !== undefined && status.serving !== previous?.serving) this.options.onServingSwitch?.(name, previous?.serving ?? 'Unknown', status.serving);
   }
 
   /** What the caches say about the children, for a ClusterDNS whose spec cannot be rendered. */
@@ -207,7 +319,13 @@ export class Reconciler {
 
   private forgetOwner(name: string): void {
     for (const kind of CHILD_KIND_ORDER) this.applied.delete(childKey(kind, this.options.config.namespace, name));
+    this.applied.delete(childKey('EndpointSlice', this.options.config.namespace, operatorSliceName(name)));
   }
+}
+
+function finalizerTarget(cached: CachedClusterDNS): { name: string; resourceVersion?: string; finalizers?: readonly string[] } {
+  const { name, resourceVersion, finalizers } = cached.metadata;
+  return { name, ...(resourceVersion ? { resourceVersion } : {}), ...(finalizers ? { finalizers } : {}) };
 }
 
 /** A Service's clusterIP cannot change in place: one allocated earlier must make way for the requested one. */
