@@ -11,7 +11,6 @@ import type { BackoffPolicy } from '../kube/backoff.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
 import type { Store } from '../kube/store.ts';
-import type { RawObject } from '../kube/watcher.ts';
 import { Applier } from './apply.ts';
 import { BaselineWatches, baselineRefOf } from './baselines.ts';
 import { CHILD_KIND_ORDER, childCollection, childKey, childOwners, shrinkChild } from './children.ts';
@@ -27,7 +26,7 @@ import type { OperatorMetrics } from './metrics.ts';
 import { INJECTED_POD_SELECTOR, RESOLVER_POD_SELECTOR, shrinkInjectedPod, shrinkResolverPod } from './pods.ts';
 import type { InjectedPod, ResolverPod } from './pods.ts';
 import { WorkQueue } from './queue.ts';
-import { Reconciler } from './reconciler.ts';
+import { Reconciler, shrinkClusterDNS } from './reconciler.ts';
 import type { CachedClusterDNS, ReconcilerOptions } from './reconciler.ts';
 import type { RenderConfig } from './render.ts';
 import type { Runnable } from './runnable.ts';
@@ -223,10 +222,4 @@ export class ClusterDNSController implements Runnable {
       queue.done(key);
     }
   }
-}
-
-/** Keeps a ClusterDNS without its managedFields (the largest part, and never read). */
-export function shrinkClusterDNS(raw: RawObject): CachedClusterDNS {
-  const { managedFields: _managed, ...metadata } = (raw.metadata ?? {}) as CachedClusterDNS['metadata'] & { managedFields?: unknown };
-  return { metadata, spec: raw['spec'], status: raw['status'] };
 }

@@ -11,6 +11,7 @@
 import { API_VERSION, CLUSTERDNS_PATH, DRAIN_FINALIZER, INJECTED_INTO_LABEL } from '../api/names.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/client.ts';
+import type { RawObject } from '../kube/watcher.ts';
 import type { InjectedPod } from './pods.ts';
 
 /** The ClusterDNS metadata the finalizer patches read. */
@@ -27,26 +28,27 @@ export function hasDrainFinalizer(target: FinalizerTarget): boolean {
 /**
  * Sets the finalizers to `finalizers` if the object is still at `resourceVersion` (a merge
  * patch with the version: someone else's finalizer added meanwhile makes it fail with 409
- * and the reconcile retry, instead of being overwritten). Gone already is fine.
+ * and the reconcile retry, instead of being overwritten). Returns the object as patched;
+ * undefined when it is gone already, which is fine.
  */
-async function patchFinalizers(client: KubeClient, target: FinalizerTarget, finalizers: readonly string[]): Promise<void> {
+async function patchFinalizers(client: KubeClient, target: FinalizerTarget, finalizers: readonly string[]): Promise<RawObject | undefined> {
   try {
-    await client.request('PATCH', `${CLUSTERDNS_PATH}/${target.name}`, {
+    return await client.request<RawObject>('PATCH', `${CLUSTERDNS_PATH}/${target.name}`, {
       body: JSON.stringify({ apiVersion: API_VERSION, metadata: { finalizers, ...(target.resourceVersion ? { resourceVersion: target.resourceVersion } : {}) } }),
       contentType: 'application/merge-patch+json',
     });
   } catch (error) {
-    if (error instanceof KubeApiError && error.status === 404) return;
+    if (error instanceof KubeApiError && error.status === 404) return undefined;
     throw error;
   }
 }
 
-export async function addDrainFinalizer(client: KubeClient, target: FinalizerTarget): Promise<void> {
-  await patchFinalizers(client, target, [...(target.finalizers ?? []), DRAIN_FINALIZER]);
+export function addDrainFinalizer(client: KubeClient, target: FinalizerTarget): Promise<RawObject | undefined> {
+  return patchFinalizers(client, target, [...(target.finalizers ?? []), DRAIN_FINALIZER]);
 }
 
-export async function removeDrainFinalizer(client: KubeClient, target: FinalizerTarget): Promise<void> {
-  await patchFinalizers(client, target, (target.finalizers ?? []).filter((f) => f !== DRAIN_FINALIZER));
+export function removeDrainFinalizer(client: KubeClient, target: FinalizerTarget): Promise<RawObject | undefined> {
+  return patchFinalizers(client, target, (target.finalizers ?? []).filter((f) => f !== DRAIN_FINALIZER));
 }
 
 /** What status says about a drain under way. */

@@ -17,6 +17,7 @@ import { KubeApiError } from '../kube/client.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
 import type { Store } from '../kube/store.ts';
+import type { RawObject } from '../kube/watcher.ts';
 import { apiserverMessage, isRefusal, isUpToDate } from './apply.ts';
 import type { AppliedRecord, Applier, WriteObserver } from './apply.ts';
 import type { BaselineSnapshot } from './baselines.ts';
@@ -25,6 +26,7 @@ import type { Child, ChildKind } from './children.ts';
 import type { Clock } from './clock.ts';
 import { addDrainFinalizer, drainState, hasDrainFinalizer, removeDrainFinalizer } from './drain.ts';
 import type { EventRecorder, EventSubject } from './events.ts';
+import { OwnWrites } from './own-writes.ts';
 import { TerminalError } from './handlers.ts';
 import { dependentPods, readyEndpoints } from './pods.ts';
 import type { InjectedPod, ResolverPod } from './pods.ts';
@@ -77,6 +79,12 @@ export interface ReconcilerOptions {
   readonly onServingSwitch?: (name: string, from: Serving | 'Unknown', to: Serving) => void;
 }
 
+/** Keeps a ClusterDNS without its managedFields (the largest part, and never read). */
+export function shrinkClusterDNS(raw: RawObject): CachedClusterDNS {
+  const { managedFields: _managed, ...metadata } = (raw.metadata ?? {}) as CachedClusterDNS['metadata'] & { managedFields?: unknown };
+  return { metadata, spec: raw['spec'], status: raw['status'] };
+}
+
 /** A reconcile that applied everything but must be retried (some child was refused or the apiserver failed). */
 export class ReconcileError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -96,18 +104,21 @@ export class Reconciler {
   private readonly options: ReconcilerOptions;
   /** What was last applied per child key (see apply.ts). */
   private readonly applied = new Map<string, AppliedRecord>();
+  /** The ClusterDNS objects as our own writes left them, until the cache shows it (own-writes.ts). */
+  private readonly ownWrites = new OwnWrites<CachedClusterDNS>();
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
   }
 
   async reconcile(name: string): Promise<ReconcileResult> {
-    const cached = this.options.clusterDNS.get(name);
-    if (!cached) {
+    const inCache = this.options.clusterDNS.get(name);
+    if (!inCache) {
       // Deleted (or filtered out): the garbage collector removes the children by their owner references.
       this.forgetOwner(name);
       return {};
     }
+    const cached = this.ownWrites.freshest(inCache);
     const deleting = cached.metadata.deletionTimestamp !== undefined;
     if (deleting && !hasDrainFinalizer(finalizerTarget(cached))) return {};
     const dependents = dependentPods(this.options.injectedPods.list(), name);
@@ -125,16 +136,17 @@ export class Reconciler {
       return this.finishDrain(cached, cr.spec.drain === 'Immediate' ? 'spec.drain is Immediate' : 'no injected pod is left');
     }
     const finalizer = finalizerTarget(cached);
+    let current = cached;
     if (!deleting && !hasDrainFinalizer(finalizer)) {
       this.options.onWrite?.('patch', 'ClusterDNS');
-      await addDrainFinalizer(this.options.client, finalizer);
+      current = this.kept(cached, await addDrainFinalizer(this.options.client, finalizer));
     }
     const rendered = render(cr, this.options.config);
     const routing = this.route(cr, rendered, deleting);
-    const { observed, failures } = await this.applyAll(cr, cached, rendered, routing.plan);
+    const { observed, failures } = await this.applyAll(cr, current, rendered, routing.plan);
     const service = observed.get('Service') ?? this.cachedChild('Service', name);
     const deployment = (observed.get('Deployment') ?? this.cachedChild('Deployment', name))?.deployment;
-    await this.writeStatus(cached, {
+    await this.writeStatus(current, {
       wantedReplicas: cr.spec.replicas,
       failures,
       ...(service?.clusterIP === undefined ? {} : { serviceClusterIP: service.clusterIP }),
@@ -225,7 +237,7 @@ export class Reconciler {
   /** Lets a deleted ClusterDNS go: the garbage collector then removes its children. */
   private async finishDrain(cached: CachedClusterDNS, why: string): Promise<ReconcileResult> {
     this.options.onWrite?.('patch', 'ClusterDNS');
-    await removeDrainFinalizer(this.options.client, finalizerTarget(cached));
+    this.kept(cached, await removeDrainFinalizer(this.options.client, finalizerTarget(cached)));
     this.event(cached, 'Normal', 'Drained', `${why}: removed the finalizer clusterdns.io/drain; the Service and the other children go with the ClusterDNS`);
     return {};
   }
@@ -291,11 +303,11 @@ export class Reconciler {
     if (sameStatus(status, previous)) return;
     onStatusWrite?.();
     try {
-      await client.request('PATCH', `${CLUSTERDNS_PATH}/${name}/status`, {
+      this.kept(cached, await client.request<RawObject>('PATCH', `${CLUSTERDNS_PATH}/${name}/status`, {
         body: JSON.stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, status }),
         contentType: 'application/apply-patch+yaml',
         query: { fieldManager: FIELD_MANAGER, force: true },
-      });
+      }));
     } catch (error) {
       // Deleted meanwhile: nothing to report on.
       if (error instanceof KubeApiError && error.status === 404) return;
@@ -317,7 +329,16 @@ export class Reconciler {
     this.options.recorder.record(subject, type, reason, message);
   }
 
+  /** Remembers what a write to `basis` returned (undefined: the object was gone); returns it to work on. */
+  private kept(basis: CachedClusterDNS, result: RawObject | undefined): CachedClusterDNS {
+    if (!result) return basis;
+    const shrunk = shrinkClusterDNS(result);
+    this.ownWrites.wrote(basis, shrunk);
+    return shrunk;
+  }
+
   private forgetOwner(name: string): void {
+    this.ownWrites.forget(name);
     for (const kind of CHILD_KIND_ORDER) this.applied.delete(childKey(kind, this.options.config.namespace, name));
     this.applied.delete(childKey('EndpointSlice', this.options.config.namespace, operatorSliceName(name)));
   }

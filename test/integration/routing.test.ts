@@ -148,7 +148,8 @@ describe('routing', () => {
     const injectedAfter = (await client.request<{ items: StoredPod[] }>('GET', `/api/v1/namespaces/${apps}/pods`)).items;
     assert.deepEqual(injectedAfter.map((p) => p.metadata.uid), injectedBefore.map((p) => p.metadata.uid), 'no injected pod was touched');
     assert.match(await events(names.a), /FallbackNoReadyReplicas.*InstanceReady|InstanceReady.*FallbackNoReadyReplicas/s);
-    assert.equal(await operator!.metric('clusterdns_operator_serving_switches_total', (l) => l['name'] === names.a), switches + 2, 'two switches counted');
+    const switched = operator!.logs.split('\n').filter((l) => l.includes('switched')).join('\n');
+    assert.equal(await operator!.metric('clusterdns_operator_serving_switches_total', (l) => l['name'] === names.a), switches + 2, `two switches counted:\n${switched}`);
   });
 
   test('rolls back to the baseline and forward again within seconds, without recreating or changing an injected pod', async () => {
@@ -229,7 +230,7 @@ describe('routing', () => {
     await waitEndpoints(names.quick, baseline, false);
     await createInjected(names.quick, 'quick-1');
     await kubectlOk(['delete', 'cdns', names.quick, '--timeout=30s']);
-    assert.equal(await exists(`/api/v1/namespaces/${ns}/services/${names.quick}`), false, 'the Service went with it');
+    await eventually(async () => { assert.equal(await exists(`/api/v1/namespaces/${ns}/services/${names.quick}`), false); }, { what: 'the Service gone with it, the injected pod still there' });
     await kubectlOk(['delete', 'pod', 'quick-1', '-n', apps, '--wait=false']);
   });
 
