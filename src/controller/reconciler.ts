@@ -28,15 +28,13 @@ import { addDrainFinalizer, drainState, hasDrainFinalizer, removeDrainFinalizer 
 import type { EventRecorder, EventSubject } from './events.ts';
 import { OwnWrites } from './own-writes.ts';
 import { TerminalError } from './handlers.ts';
-import { dependentPods, readyEndpoints } from './pods.ts';
+import { dependentPods } from './pods.ts';
 import type { InjectedPod, ResolverPod } from './pods.ts';
 import { hash, render } from './render.ts';
 import type { Manifest, RenderConfig } from './render.ts';
-import { baselineView, decideServing, partitionSlices, planFront } from './routing.ts';
-import type { FrontPlan, ServingDecision } from './routing.ts';
-import { instancePorts, routedService, routingSlice } from './routing-render.ts';
-import { addressTypeOf, operatorSliceName } from './slices.ts';
-import type { SliceContent } from './slices.ts';
+import { Router } from './router.ts';
+import type { RoutePlan } from './router.ts';
+import { operatorSliceName } from './slices.ts';
 import { computeStatus, sameStatus, statusEvents } from './status.ts';
 import type { ApplyFailure, StatusInput } from './status.ts';
 
@@ -106,9 +104,11 @@ export class Reconciler {
   private readonly applied = new Map<string, AppliedRecord>();
   /** The ClusterDNS objects as our own writes left them, until the cache shows it (own-writes.ts). */
   private readonly ownWrites = new OwnWrites<CachedClusterDNS>();
+  private readonly router: Router;
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
+    this.router = new Router(options);
   }
 
   async reconcile(name: string): Promise<ReconcileResult> {
@@ -142,10 +142,10 @@ export class Reconciler {
       current = this.kept(cached, await addDrainFinalizer(this.options.client, finalizer));
     }
     const rendered = render(cr, this.options.config);
-    const routing = this.route(cr, rendered, deleting);
-    const { observed, failures } = await this.applyAll(cr, current, rendered, routing.plan);
-    const service = observed.get('Service') ?? this.cachedChild('Service', name);
-    const deployment = (observed.get('Deployment') ?? this.cachedChild('Deployment', name))?.deployment;
+    const routing = this.router.plan(cr, rendered, deleting, dependents);
+    const { observed, failures } = await this.applyAll(cr, current, rendered, routing, dependents);
+    const service = observed.get(childKey('Service', this.options.config.namespace, name)) ?? this.cachedChild('Service', name);
+    const deployment = (observed.get(childKey('Deployment', this.options.config.namespace, name)) ?? this.cachedChild('Deployment', name))?.deployment;
     await this.writeStatus(current, {
       wantedReplicas: cr.spec.replicas,
       failures,
@@ -164,17 +164,27 @@ export class Reconciler {
 
   /**
    * Applies the children in the order routing needs: the config first, so that new pods find
-   * it; the routing slice's first step before the Service changes its selector (routing.ts);
+   * it; the routing slices' first step before the Services change their selectors (routing.ts);
    * the other children together (they do not depend on each other); then the rest of the
    * routing steps, and the pruning of children no longer wanted. Refusals are collected.
    */
-  private async applyAll(cr: ClusterDNS, owner: CachedClusterDNS, rendered: readonly Manifest[], plan: FrontPlan): Promise<{ observed: Map<ChildKind, Child>; failures: ApplyFailure[] }> {
+  private async applyAll(
+    cr: ClusterDNS, owner: CachedClusterDNS, rendered: readonly Manifest[], route: RoutePlan, dependents: readonly InjectedPod[],
+  ): Promise<{ observed: Map<string, Child>; failures: ApplyFailure[] }> {
     const failures: ApplyFailure[] = [];
-    const observed = new Map<ChildKind, Child>();
-    const desired = rendered.map((m) => (m.kind === 'Service' ? routedService(m, plan.selector) : m));
+    const observed = new Map<string, Child>();
+    const desired = this.router.desired(cr, rendered, route);
+    // A Service that must move to the requested clusterIP leaves its old one to a retired Service while pods use it.
+    const retire = async (live: Child): Promise<string | undefined> => {
+      const users = dependents.filter((p) => p.nameserver === live.clusterIP).length;
+      const retired = live.clusterIP && users > 0 ? this.router.retiredFor(rendered, route, cr, live.clusterIP) : undefined;
+      if (!retired) return undefined;
+      await applyOne(retired);
+      return `${live.clusterIP ?? ''} stays with Service ${retired.metadata.namespace}/${retired.metadata.name} while the ${users} pod${users === 1 ? '' : 's'} injected with it remain`;
+    };
     const applyOne = async (manifest: Manifest): Promise<void> => {
       try {
-        observed.set(manifest.kind, await this.ensure(manifest, owner));
+        observed.set(childKey(manifest.kind, manifest.metadata.namespace, manifest.metadata.name), await this.ensure(manifest, owner, retire));
       } catch (error) {
         if (!isRefusal(error)) throw error;
         const message = apiserverMessage(error);
@@ -184,54 +194,14 @@ export class Reconciler {
         });
       }
     };
-    const slice = (content: SliceContent): Manifest => routingSlice(cr, this.options.config, cr.metadata.name, content);
     for (const manifest of desired.filter((m) => m.kind === 'ConfigMap')) await applyOne(manifest);
-    if (plan.before) await applyOne(slice(plan.before));
+    await this.router.before(cr, route, applyOne);
     await Promise.all(desired.filter((m) => m.kind !== 'ConfigMap').map(applyOne));
-    if (!failures.some((f) => f.kind === 'Service' || f.kind === 'EndpointSlice')) await this.finishRouting(cr.metadata.name, plan, slice, applyOne);
+    if (!failures.some((f) => f.kind === 'Service' || f.kind === 'EndpointSlice')) {
+      await this.router.after(cr, route, applyOne, this.options.applier, (key) => { this.applied.delete(key); });
+    }
     await this.prune(cr, owner, new Set(desired.map((m) => m.kind)));
     return { observed, failures };
-  }
-
-  /** Who answers at the clusterIP, and the steps there (routing.ts), from the caches. */
-  private route(cr: ClusterDNS, rendered: readonly Manifest[], deleting: boolean): { plan: FrontPlan; decision?: ServingDecision; invalidBaseline?: string } {
-    const { config, resolverPods, baselines, children } = this.options;
-    const name = cr.metadata.name;
-    const live = this.cachedChild('Service', name);
-    const family = addressTypeOf(live?.clusterIP || cr.spec.clusterIP);
-    const { namespace: baselineNamespace, name: baselineName } = cr.spec.baseline.service;
-    const ref = `${baselineNamespace}/${baselineName}`;
-    const view = baselineView({ ref, ...baselines.snapshot(ref), family, ownService: `${config.namespace}/${name}` });
-    const instance: SliceContent = { serving: 'Instance', addressType: family, ports: instancePorts(rendered), endpoints: readyEndpoints(resolverPods.list(), name, family) };
-    const wanted = (rendered.find((m) => m.kind === 'Deployment')?.['spec'] as { replicas?: number } | undefined)?.replicas ?? cr.spec.replicas;
-    const decision = decideServing({
-      routing: cr.spec.routing, draining: deleting, readyReplicas: instance.endpoints.length, wantedReplicas: wanted,
-      baselineRef: ref, baseline: view, clusterIP: live?.clusterIP ?? '',
-    });
-    const slices = children.EndpointSlice.list().flatMap((c) => (c.slice ? [c.slice] : []));
-    const { own, foreign } = partitionSlices(slices, name, operatorSliceName(name));
-    const plan = planFront(decision?.serving, {
-      service: live ? { hasSelector: live.hasSelector ?? true } : undefined,
-      own, foreign, instance, baseline: view.kind === 'valid' ? view.content : undefined,
-    });
-    return { plan, ...(decision ? { decision } : {}), ...(view.kind === 'invalid' ? { invalidBaseline: view.message } : {}) };
-  }
-
-  /** The steps of a routing plan after the Service has changed: others' slices go, and the operator's slice ends as planned. */
-  private async finishRouting(name: string, plan: FrontPlan, slice: (content: SliceContent) => Manifest, applyOne: (m: Manifest) => Promise<void>): Promise<void> {
-    const { applier, config } = this.options;
-    for (const sliceName of plan.deleteSlices) {
-      const stale = this.cachedChild('EndpointSlice', sliceName);
-      if (stale) await applier.delete('EndpointSlice', config.namespace, sliceName, stale.uid);
-    }
-    if (plan.deleteEndpoints) await applier.deleteEndpoints(config.namespace, name);
-    const ownName = operatorSliceName(name);
-    if (plan.own.kind === 'apply') await applyOne(slice(plan.own.content));
-    const own = this.cachedChild('EndpointSlice', ownName);
-    if (plan.own.kind === 'delete' && own) {
-      await applier.delete('EndpointSlice', config.namespace, ownName, own.uid);
-      this.applied.delete(childKey('EndpointSlice', config.namespace, ownName));
-    }
   }
 
   /** Lets a deleted ClusterDNS go: the garbage collector then removes its children. */
@@ -251,7 +221,7 @@ export class Reconciler {
    * now is. The routing slice changes at every switch, which the Serving event reports, so it
    * gets no events of its own.
    */
-  private async ensure(manifest: Manifest, owner: CachedClusterDNS): Promise<Child> {
+  private async ensure(manifest: Manifest, owner: CachedClusterDNS, retire?: (live: Child) => Promise<string | undefined>): Promise<Child> {
     const { applier, config } = this.options;
     const key = childKey(manifest.kind, config.namespace, manifest.metadata.name);
     const live = this.cachedChild(manifest.kind, manifest.metadata.name);
@@ -260,7 +230,8 @@ export class Reconciler {
     if (live && isUpToDate(record, desiredHash, live, manifest)) return live;
     if (live && mustRecreate(manifest, live)) {
       await applier.delete(live.kind, live.namespace, live.name, live.uid);
-      this.event(owner, 'Normal', 'Recreated', `deleted Service ${live.namespace}/${live.name} to move it from ${live.clusterIP ?? ''} to the requested clusterIP`);
+      const kept = await retire?.(live);
+      this.event(owner, 'Normal', 'Recreated', `deleted Service ${live.namespace}/${live.name} to move it from ${live.clusterIP ?? ''} to the requested clusterIP${kept ? `; ${kept}` : ''}`);
     }
     const result = await applier.apply(manifest);
     this.applied.set(key, {

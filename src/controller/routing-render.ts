@@ -4,13 +4,37 @@
  * EndpointSlice of it.
  */
 import type { ClusterDNS } from '../api/clusterdns.ts';
-import { manifest } from './render.ts';
+import { hash, manifest } from './render.ts';
 import type { Manifest, RenderConfig } from './render.ts';
 import { MANAGED_BY_LABEL, OPERATOR_SLICE_MANAGER, SERVICE_NAME_LABEL, SLICE_SERVING_LABEL, SLICE_SOURCE_ANNOTATION, operatorSliceName, sliceBody } from './slices.ts';
 import type { SliceContent, SlicePort } from './slices.ts';
 
 interface ServicePortSpec { name?: string; port: number; protocol?: string; targetPort?: number | string }
 interface ContainerPortSpec { name?: string; containerPort: number; protocol?: string }
+
+/** On a Service that keeps an instance's old clusterIP for the pods injected with it. */
+export const RETIRED_LABEL = 'clusterdns.io/retired';
+/** On the same: the old clusterIP it keeps (an annotation: an IPv6 address is no label value). */
+export const RETIRED_ADDRESS_ANNOTATION = 'clusterdns.io/retired-address';
+
+/** `<name>-<8 hex digits of the address>`: a Service name (at most 63 characters, starting with a letter). */
+export function retiredServiceName(name: string, address: string): string {
+  return `${name.slice(0, 54)}-${hash(address).slice(0, 8)}`;
+}
+
+/** The main Service (as routed) renamed to hold the old address `address`. */
+export function retiredService(service: Manifest, name: string, address: string): Manifest {
+  return {
+    ...service,
+    metadata: {
+      ...service.metadata,
+      name: retiredServiceName(name, address),
+      labels: { ...service.metadata.labels, [RETIRED_LABEL]: 'true' },
+      annotations: { ...service.metadata.annotations, [RETIRED_ADDRESS_ANNOTATION]: address },
+    },
+    spec: { ...(service['spec'] as Record<string, unknown>), clusterIP: address },
+  };
+}
 
 /** The Service as rendered, without its selector when the baseline answers (server-side apply then removes it). */
 export function routedService(service: Manifest, selector: boolean): Manifest {

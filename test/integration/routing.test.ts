@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { ClusterDNSStatus, Condition } from '../../src/api/clusterdns.ts';
 import { CLUSTERDNS_PATH, WEBHOOK_CONFIGURATION } from '../../src/api/names.ts';
+import { retiredServiceName } from '../../src/controller/routing-render.ts';
 import { KubeApiError } from '../../src/kube/client.ts';
 import { ensureBaseline } from '../support/baseline.ts';
 import { controlPlane, createNamespace, eventually, kubeClient, kubectl, kubectlOk } from '../support/cluster.ts';
@@ -27,9 +28,10 @@ interface StoredPod { metadata: { name: string; uid: string; labels?: Record<str
 interface StoredService { metadata: { uid: string }; spec: { clusterIP: string; selector?: Record<string, string> } }
 
 const run = randomBytes(3).toString('hex');
-const names = { a: `rt-${run}-a`, lonely: `rt-${run}-lonely`, quick: `rt-${run}-quick` };
+const names = { a: `rt-${run}-a`, lonely: `rt-${run}-lonely`, quick: `rt-${run}-quick`, move: `rt-${run}-move` };
 const IP_A = '10.96.8.11';
 const IP_QUICK = '10.96.8.12';
+const IP_MOVED = '10.96.8.13';
 
 describe('routing', () => {
   let ns = '';
@@ -232,6 +234,37 @@ describe('routing', () => {
     await kubectlOk(['delete', 'cdns', names.quick, '--timeout=30s']);
     await eventually(async () => { assert.equal(await exists(`/api/v1/namespaces/${ns}/services/${names.quick}`), false); }, { what: 'the Service gone with it, the injected pod still there' });
     await kubectlOk(['delete', 'pod', 'quick-1', '-n', apps, '--wait=false']);
+  });
+
+  test('moving to a requested clusterIP keeps the old address answering, routed alike, while pods injected with it remain', async () => {
+    await apply(names.move, { version: '0.1.0', replicas: 1 });
+    const before = await waitServing(names.move, 'Instance', 'InstanceReady');
+    const old = before.status?.clusterIP ?? '';
+    assert.ok(old);
+    const [pod] = await instancePods(client, ns, names.move);
+    const { pod: injected } = await createInjected(names.move, 'mover');
+    assert.deepEqual(injected.spec.dnsConfig?.nameservers, [old]);
+
+    await patchSpec(names.move, { clusterIP: IP_MOVED });
+    const retired = retiredServiceName(names.move, old);
+    await eventually(async () => {
+      assert.equal((await cr(names.move)).status?.clusterIP, IP_MOVED);
+      assert.equal((await service(names.move)).spec.clusterIP, IP_MOVED);
+      assert.equal((await service(retired)).spec.clusterIP, old, 'the old address is kept by the retired Service');
+    }, { timeoutMs: 30_000, what: 'moved, the old address kept' });
+    for (const name of [names.move, retired]) await waitEndpoints(name, [pod!.ip], true);
+    assert.match(await events(names.move), /Recreated/);
+
+    await patchSpec(names.move, { routing: 'Baseline' });
+    for (const name of [names.move, retired]) await waitEndpoints(name, baseline, false);
+    await patchSpec(names.move, { routing: 'Instance' });
+    for (const name of [names.move, retired]) await waitEndpoints(name, [pod!.ip], true);
+
+    await kubectlOk(['delete', 'pod', 'mover', '-n', apps]);
+    await eventually(async () => { assert.equal(await exists(`/api/v1/namespaces/${ns}/services/${retired}`), false); }, { timeoutMs: 30_000, what: 'the retired Service released' });
+    await eventually(async () => { assert.deepEqual(await serviceSlices(client, ns, retired), []); }, { what: 'its slices gone' });
+    await kubectlOk(['create', 'service', 'clusterip', 'heir-of-moved', '-n', apps, '--tcp=53:53', `--clusterip=${old}`]);
+    await kubectlOk(['delete', 'cdns', names.move]);
   });
 
   test('deleting an instance with injected pods keeps its Service and clusterIP until they are gone, across an operator restart', async (t) => {
