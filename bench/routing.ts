@@ -16,7 +16,7 @@
  * takes to reflect them. Every state of the instance's Service is checked for a mix of the
  * instance's and the baseline's endpoints.
  *
- * Usage: `npm run bench:routing [-- --rounds N]`.
+ * Usage: `npm run bench:routing [-- --rounds N] [-- --trace]` (--trace prints every state of the Service's endpoints beside the changes).
  */
 import { parseArgs } from 'node:util';
 import { CLUSTERDNS_PATH } from '../src/api/names.ts';
@@ -28,7 +28,7 @@ import { OperatorProcess, SUITE_LABEL, installCrd, installRbac, kubectlOn } from
 import { EndpointsRecorder, instancePods, readyAddresses, serviceSlices, setPodReady } from '../test/support/routing.ts';
 import type { PodAddress } from '../test/support/routing.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20' }, trace: { type: 'boolean', default: false } } });
 const ROUNDS = Number(values.rounds);
 const NAMESPACE = 'clusterdns-system';
 const NAME = 'bench-routing';
@@ -73,16 +73,22 @@ async function main(): Promise<void> {
     anchor.start();
     await routed.until((a) => same(a, instance), 0, TIMEOUT_MS);
 
+    const marks: Array<{ at: number; what: string }> = [];
+    const mark = (what: string): number => {
+      const at = Date.now();
+      marks.push({ at, what });
+      return at;
+    };
     const results = { fallbackOn: [] as number[], fallbackOff: [] as number[], rollback: [] as number[], forward: [] as number[], anchorOff: [] as number[], anchorOn: [] as number[] };
     const onlyInstance = (a: readonly string[]): boolean => a.length > 0 && a.every((x) => instance.includes(x));
     for (let round = 0; round < ROUNDS; round++) {
       await setPodReady(client, NAMESPACE, pods[0]!.name, false);
-      let began = Date.now();
+      let began = mark(`round ${round}: the last pod unready`);
       await setPodReady(client, NAMESPACE, pods[1]!.name, false);
       results.fallbackOn.push((await routed.until((a) => same(a, baseline), began, TIMEOUT_MS)).at - began);
       results.anchorOff.push((await anchor.until((a) => a.length === 0, began, TIMEOUT_MS)).at - began);
 
-      began = Date.now();
+      began = mark(`round ${round}: a pod ready`);
       await setPodReady(client, NAMESPACE, pods[0]!.name, true);
       results.fallbackOff.push((await routed.until(onlyInstance, began, TIMEOUT_MS)).at - began);
       results.anchorOn.push((await anchor.until((a) => a.length > 0, began, TIMEOUT_MS)).at - began);
@@ -90,10 +96,10 @@ async function main(): Promise<void> {
       await routed.until((a) => same(a, instance), began, TIMEOUT_MS);
       await settled(client, pods);
 
-      began = Date.now();
+      began = mark(`round ${round}: routing Baseline`);
       await setRouting(client, 'Baseline');
       results.rollback.push((await routed.until((a) => same(a, baseline), began, TIMEOUT_MS)).at - began);
-      began = Date.now();
+      began = mark(`round ${round}: routing Instance`);
       await setRouting(client, 'Instance');
       results.forward.push((await routed.until((a) => same(a, instance), began, TIMEOUT_MS)).at - began);
       await settled(client, pods);
@@ -114,6 +120,12 @@ async function main(): Promise<void> {
     console.log(row('forward: spec.routing Instance → instance endpoints only', results.forward));
     console.log(`\nstates of the instance's Service recorded: ${routed.states.length}; states mixing instance and baseline endpoints: ${mixed.length}`);
     for (const [name, list] of Object.entries(results)) console.log(`${name} (ms): ${list.join(', ')}`);
+    if (values.trace) {
+      const label = (a: readonly string[]): string => a.map((x) => (instance.includes(x) ? `instance ${x}` : baseline.includes(x) ? `baseline ${x}` : x)).join(', ') || 'none';
+      const lines = [...marks.map((m) => ({ at: m.at, what: `-- ${m.what}` })), ...routed.states.map((s) => ({ at: s.at, what: label(s.addresses) }))].sort((a, b) => a.at - b.at);
+      const start = lines[0]?.at ?? 0;
+      for (const line of lines) console.log(`${String(line.at - start).padStart(7)} ms  ${line.what}`);
+    }
     await rbac.uninstall();
   } finally {
     for (const recorder of recorders) await recorder.close();

@@ -134,10 +134,11 @@ export class Router {
       forget(childKey(kind, config.namespace, name));
     };
     for (const { service, plan } of route.fronts) {
-      for (const slice of plan.deleteSlices) await remove('EndpointSlice', slice);
-      if (plan.deleteEndpoints) await applier.deleteEndpoints(config.namespace, service);
+      await Promise.all(plan.deleteSlices.map((slice) => remove('EndpointSlice', slice)));
       if (plan.own.kind === 'apply') await applyOne(routingSlice(cr, config, service, plan.own.content));
       if (plan.own.kind === 'delete') await remove('EndpointSlice', operatorSliceName(service));
+      // Only after the switch: it keeps the mirroring controller from bringing the instance's endpoints back later.
+      if (plan.deleteEndpoints) await applier.deleteEndpoints(config.namespace, service);
     }
     for (const retired of route.release) {
       await remove('EndpointSlice', operatorSliceName(retired.name));

@@ -14,9 +14,10 @@
  *   one slice the operator owns mirrors the baseline's ready endpoints with the ports named as
  *   the instance's Service names them.
  * A switch never shows both sides at once: before the selector goes, the operator's slice
- * first takes a copy of the instance's endpoints; before it comes back, that slice turns from
- * the baseline's endpoints to the instance's in one write, and it goes only once the
- * controller's own slice has a ready endpoint.
+ * first takes a copy of the instance's endpoints (or, when the instance has none ready, the
+ * baseline's at once); before it comes back, that slice turns from the baseline's endpoints
+ * to the instance's in one write, and it goes only once the controller's own slice has a
+ * ready endpoint.
  */
 import type { Routing, Serving } from '../api/clusterdns.ts';
 import { CONTROLLER_SLICE_MANAGER, MIRRORING_SLICE_MANAGER, OPERATOR_SLICE_MANAGER } from './slices.ts';
@@ -192,10 +193,12 @@ export function planFront(serving: Serving | undefined, observed: FrontObservati
     return { selector: hasSelector ?? true, deleteSlices: [], deleteEndpoints: false, own: { kind: 'keep' } };
   }
   if (serving === 'Baseline' && observed.baseline) {
+    // While others' slices have ready endpoints (of the instance), the operator's slice first
+    // takes the same, so that for a moment both hold them; when they have none (a fallback),
+    // the baseline's endpoints can go in at once, which is the switch.
     const othersReady = observed.foreign.some((s) => s.ready.length > 0);
     return {
-      // The instance's endpoints first, so that for a moment both slices hold the same ones.
-      ...(hasSelector !== false && othersReady ? { before: observed.instance } : {}),
+      ...(hasSelector === false ? {} : { before: othersReady ? observed.instance : observed.baseline }),
       selector: false,
       deleteSlices: observed.foreign.map((s) => s.name),
       deleteEndpoints: hasSelector === true || observed.foreign.some((s) => s.managedBy === MIRRORING_SLICE_MANAGER),

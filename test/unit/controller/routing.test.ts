@@ -128,9 +128,9 @@ describe('planFront', () => {
     });
   });
 
-  test('to the baseline when no endpoint of the instance is ready: no copy needed', () => {
+  test('to the baseline when no endpoint of the instance is ready: the baseline goes in first, before the selector goes', () => {
     const plan = planFront('Baseline', observation({ foreign: [slice('kube-dns-2-x1', 'endpointslice-controller.k8s.io', [])] }));
-    assert.equal(plan.before, undefined);
+    assert.deepEqual(plan.before, baseline);
     assert.deepEqual(plan.own, { kind: 'apply', content: baseline });
   });
 
@@ -147,7 +147,7 @@ describe('planFront', () => {
 
   test('a new instance with no ready pod starts on the baseline, without a selector', () => {
     assert.deepEqual(planFront('Baseline', observation({ service: undefined, foreign: [], instance: content('Instance', []) })), {
-      selector: false, deleteSlices: [], deleteEndpoints: false, own: { kind: 'apply', content: baseline },
+      before: baseline, selector: false, deleteSlices: [], deleteEndpoints: false, own: { kind: 'apply', content: baseline },
     });
   });
 
