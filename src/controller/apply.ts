@@ -73,8 +73,8 @@ export class Applier {
 
   /**
    * Deletes the legacy Endpoints of a Service whose selector routing dropped: kube-controller-manager
-   * leaves it behind, and its EndpointSlice mirroring controller would copy the instance's old
-   * endpoints from it into a slice beside the baseline's. Gone already is fine.
+   * leaves it behind, and when it lacks the skip-mirror label its EndpointSlice mirroring
+   * controller copies the instance's old endpoints from it into a slice. Gone already is fine.
    */
   async deleteEndpoints(namespace: string, name: string): Promise<void> {
     this.onWrite('delete', 'Endpoints');

@@ -137,7 +137,6 @@ export class Router {
       await Promise.all(plan.deleteSlices.map((slice) => remove('EndpointSlice', slice)));
       if (plan.own.kind === 'apply') await applyOne(routingSlice(cr, config, service, plan.own.content));
       if (plan.own.kind === 'delete') await remove('EndpointSlice', operatorSliceName(service));
-      // Only after the switch: it keeps the mirroring controller from bringing the instance's endpoints back later.
       if (plan.deleteEndpoints) await applier.deleteEndpoints(config.namespace, service);
     }
     for (const retired of route.release) {

@@ -36,11 +36,23 @@ export function retiredService(service: Manifest, name: string, address: string)
   };
 }
 
-/** The Service as rendered, without its selector when the baseline answers (server-side apply then removes it). */
+/**
+ * On an instance's Service, and so (kube-controller-manager copies a Service's labels) on its
+ * legacy Endpoints: the EndpointSlice mirroring controller then never copies those Endpoints
+ * into a slice, which it would do the moment routing drops the selector, bringing the
+ * instance's endpoints back beside the baseline's.
+ */
+export const SKIP_MIRROR_LABEL = 'endpointslice.kubernetes.io/skip-mirror';
+
+/**
+ * The Service as rendered and labelled to be skipped by the mirroring controller, without its
+ * selector when the baseline answers (server-side apply then removes it).
+ */
 export function routedService(service: Manifest, selector: boolean): Manifest {
-  if (selector) return service;
+  const labelled = { ...service, metadata: { ...service.metadata, labels: { ...service.metadata.labels, [SKIP_MIRROR_LABEL]: 'true' } } };
+  if (selector) return labelled;
   const { selector: _dropped, ...spec } = service['spec'] as Record<string, unknown>;
-  return { ...service, spec };
+  return { ...labelled, spec };
 }
 
 /**

@@ -14,10 +14,10 @@
  *   one slice the operator owns mirrors the baseline's ready endpoints with the ports named as
  *   the instance's Service names them.
  * A switch never shows both sides at once: before the selector goes, the operator's slice
- * first takes a copy of the instance's endpoints (or, when the instance has none ready, the
- * baseline's at once); before it comes back, that slice turns from the baseline's endpoints
- * to the instance's in one write, and it goes only once the controller's own slice has a
- * ready endpoint.
+ * first takes a copy of the instance's endpoints, and the baseline's go in only once the
+ * selector and the controller's slices are gone; before the selector comes back, that slice
+ * turns from the baseline's endpoints to the instance's in one write, and it goes only once
+ * the controller's own slice has a ready endpoint.
  */
 import type { Routing, Serving } from '../api/clusterdns.ts';
 import { CONTROLLER_SLICE_MANAGER, MIRRORING_SLICE_MANAGER, OPERATOR_SLICE_MANAGER } from './slices.ts';
@@ -177,7 +177,7 @@ export interface FrontPlan {
   readonly selector: boolean;
   /** Slices of others to delete once the Service has no selector. */
   readonly deleteSlices: readonly string[];
-  /** Delete the Service's legacy Endpoints, which the mirroring controller would copy into a slice. */
+  /** Delete the Service's legacy Endpoints, which the mirroring controller has copied into a slice. */
   readonly deleteEndpoints: boolean;
   /** The operator's slice at the end. */
   readonly own: OwnSliceAction;
@@ -194,14 +194,17 @@ export function planFront(serving: Serving | undefined, observed: FrontObservati
   }
   if (serving === 'Baseline' && observed.baseline) {
     // While others' slices have ready endpoints (of the instance), the operator's slice first
-    // takes the same, so that for a moment both hold them; when they have none (a fallback),
-    // the baseline's endpoints can go in at once, which is the switch.
+    // takes the same, so that for a moment both hold them. The baseline's endpoints go in only
+    // once the selector is gone and those slices are deleted: while the Service still has its
+    // selector, a pod that turns ready would be added to the controller's slice beside them.
     const othersReady = observed.foreign.some((s) => s.ready.length > 0);
     return {
-      ...(hasSelector === false ? {} : { before: othersReady ? observed.instance : observed.baseline }),
+      ...(hasSelector !== false && othersReady ? { before: observed.instance } : {}),
       selector: false,
       deleteSlices: observed.foreign.map((s) => s.name),
-      deleteEndpoints: hasSelector === true || observed.foreign.some((s) => s.managedBy === MIRRORING_SLICE_MANAGER),
+      // The Service's label keeps the mirroring controller away (routing-render.ts); a mirror
+      // that appears anyway (Endpoints older than the label) goes with its Endpoints.
+      deleteEndpoints: observed.foreign.some((s) => s.managedBy === MIRRORING_SLICE_MANAGER),
       own: { kind: 'apply', content: observed.baseline },
     };
   }

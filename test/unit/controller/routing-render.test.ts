@@ -21,8 +21,9 @@ describe('routing-render', () => {
   const children = render(clusterDNS(), config);
   const service = children.find((m) => m.kind === 'Service') as Manifest;
 
-  test('the Service keeps its selector while the instance serves and has none while the baseline does', () => {
+  test('the Service keeps its selector while the instance serves and has none while the baseline does, and is never mirrored', () => {
     assert.ok((routedService(service, true)['spec'] as Record<string, unknown>)['selector']);
+    for (const selector of [true, false]) assert.equal(routedService(service, selector).metadata.labels['endpointslice.kubernetes.io/skip-mirror'], 'true');
     const without = routedService(service, false)['spec'] as Record<string, unknown>;
     assert.equal(without['selector'], undefined);
     assert.deepEqual(without['ports'], (service['spec'] as Record<string, unknown>)['ports'], 'everything else as rendered');
