@@ -44,7 +44,7 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  await printBenchmarkHeader(`npm run bench:routing -- --rounds ${ROUNDS}`);
+  await printBenchmarkHeader(`npm run bench:routing -- --rounds ${ROUNDS}${values.trace ? ' --trace' : ''}`);
   const plane = await ControlPlane.start({ log: () => undefined });
   const client = new KubeClient(loadKubeConfig(plane.kubeconfigPath));
   let operator: OperatorProcess | undefined;
