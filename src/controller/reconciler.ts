@@ -20,6 +20,7 @@ import type { Store } from '../kube/store.ts';
 import type { RawObject } from '../kube/watcher.ts';
 import { apiserverMessage, isRefusal, isUpToDate } from './apply.ts';
 import type { AppliedRecord, Applier, WriteObserver } from './apply.ts';
+import { scaledCondition } from './autoscaling.ts';
 import type { BaselineSnapshot } from './baselines.ts';
 import { CHILD_KIND_ORDER, childKey } from './children.ts';
 import type { Child, ChildKind } from './children.ts';
@@ -32,6 +33,7 @@ import { dependentPods } from './pods.ts';
 import type { InjectedPod, ResolverPod } from './pods.ts';
 import { hash, render } from './render.ts';
 import type { Manifest, RenderConfig } from './render.ts';
+import type { ReplicaPlan, ReplicaPlanner } from './replicas.ts';
 import { Router } from './router.ts';
 import type { RoutePlan } from './router.ts';
 import { operatorSliceName } from './slices.ts';
@@ -67,6 +69,8 @@ export interface ReconcilerOptions {
   /** The baselines the ClusterDNS objects name. */
   readonly baselines: { snapshot(ref: string): BaselineSnapshot };
   readonly config: RenderConfig;
+  /** Decides the replicas (spec.replicas, or spec.autoscaling's figure). */
+  readonly planner: ReplicaPlanner;
   readonly clock: Clock;
   readonly log: Logger;
   /** Counts status writes. */
@@ -141,25 +145,25 @@ export class Reconciler {
       this.options.onWrite?.('patch', 'ClusterDNS');
       current = this.kept(cached, await addDrainFinalizer(this.options.client, finalizer));
     }
-    const rendered = render(cr, this.options.config);
+    const replicas = this.options.planner.plan(cr, this.cachedChild('Deployment', name)?.deployment?.wantedReplicas);
+    const rendered = render(cr, this.options.config, replicas.replicas);
     const routing = this.router.plan(cr, rendered, deleting, dependents);
     const { observed, failures } = await this.applyAll(cr, current, rendered, routing, dependents);
+    if (!failures.some((f) => f.kind === 'Deployment')) this.reportRescale(current, replicas);
     const service = observed.get(childKey('Service', this.options.config.namespace, name)) ?? this.cachedChild('Service', name);
     const deployment = (observed.get(childKey('Deployment', this.options.config.namespace, name)) ?? this.cachedChild('Deployment', name))?.deployment;
     await this.writeStatus(current, {
-      wantedReplicas: cr.spec.replicas,
+      wantedReplicas: replicas.replicas,
+      ...(replicas.scaling ? { scaling: replicas.scaling } : {}),
       failures,
       ...(service?.clusterIP === undefined ? {} : { serviceClusterIP: service.clusterIP }),
       ...(deployment ? { deployment } : {}),
-      ...(routing.decision ? { serving: routing.decision } : {}),
-      ...(routing.invalidBaseline === undefined ? {} : { invalidBaseline: routing.invalidBaseline }),
-      injectedPods: dependents.length,
-      ...(deleting ? { drain: drainState(dependents) } : {}),
+      ...routingObservations(routing, dependents, deleting),
     });
     if (failures.length > 0) {
       throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
     }
-    return {};
+    return replicas.requeueAfterMs === undefined ? {} : { requeueAfterMs: replicas.requeueAfterMs };
   }
 
   /**
@@ -212,6 +216,14 @@ export class Reconciler {
     return {};
   }
 
+  /** A Rescaled event (and a log line) when autoscaling moved the replicas, as kube-dns-autoscaler logs it. */
+  private reportRescale(owner: CachedClusterDNS, plan: ReplicaPlan): void {
+    const { previousReplicas: from, replicas: to, scaling } = plan;
+    if (!scaling || from === undefined || from === to) return;
+    this.options.log.info({ clusterDNS: owner.metadata.name, from, to }, 'rescaled');
+    this.event(owner, 'Normal', 'Rescaled', `from ${from} to ${to} replicas: ${scaledCondition(scaling).message}`);
+  }
+
   private cachedChild(kind: ChildKind, name: string): Child | undefined {
     return this.options.children[kind].get(childKey(kind, this.options.config.namespace, name));
   }
@@ -258,7 +270,7 @@ export class Reconciler {
       if (!stale?.owners.includes(cr.metadata.name)) continue;
       await this.options.applier.delete(kind, stale.namespace, stale.name, stale.uid);
       this.applied.delete(childKey(kind, stale.namespace, stale.name));
-      this.event(owner, 'Normal', 'Deleted', `deleted ${kind} ${stale.namespace}/${stale.name}, which spec.replicas no longer needs`);
+      this.event(owner, 'Normal', 'Deleted', `deleted ${kind} ${stale.namespace}/${stale.name}, which the wanted replicas no longer need`);
     }
   }
 
@@ -309,10 +321,21 @@ export class Reconciler {
   }
 
   private forgetOwner(name: string): void {
+    this.options.planner.forget(name);
     this.ownWrites.forget(name);
     for (const kind of CHILD_KIND_ORDER) this.applied.delete(childKey(kind, this.options.config.namespace, name));
     this.applied.delete(childKey('EndpointSlice', this.options.config.namespace, operatorSliceName(name)));
   }
+}
+
+/** What status says of routing: who serves, a bad baseline, the injected pods and, while deleted, the drain. */
+function routingObservations(routing: RoutePlan, dependents: readonly InjectedPod[], deleting: boolean): Partial<Observations> {
+  return {
+    ...(routing.decision ? { serving: routing.decision } : {}),
+    ...(routing.invalidBaseline === undefined ? {} : { invalidBaseline: routing.invalidBaseline }),
+    injectedPods: dependents.length,
+    ...(deleting ? { drain: drainState(dependents) } : {}),
+  };
 }
 
 function finalizerTarget(cached: CachedClusterDNS): { name: string; resourceVersion?: string; finalizers?: readonly string[] } {

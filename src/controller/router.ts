@@ -74,7 +74,8 @@ export class Router {
     const ports = instancePorts(rendered);
     const instanceOf = (family: AddressType): SliceContent => ({ serving: 'Instance', addressType: family, ports, endpoints: readyEndpoints(resolverPods.list(), name, family) });
     const family = addressTypeOf(main?.clusterIP || cr.spec.clusterIP);
-    const wanted = (rendered.find((m) => m.kind === 'Deployment')?.['spec'] as { replicas?: number } | undefined)?.replicas ?? cr.spec.replicas;
+    // The replicas as rendered: spec.replicas or what spec.autoscaling computed.
+    const wanted = (rendered.find((m) => m.kind === 'Deployment')?.['spec'] as { replicas?: number } | undefined)?.replicas ?? 0;
     const decision = decideServing({
       routing: cr.spec.routing, draining: deleting, readyReplicas: instanceOf(family).endpoints.length, wantedReplicas: wanted,
       baselineRef: ref, baseline: viewOf(family), clusterIP: main?.clusterIP ?? '',

@@ -119,6 +119,9 @@ describe('config/default', () => {
         }
       }
     }
+    const nodeRules = roles.flatMap((role) => (role.rules ?? []).filter((rule) => rule.resources?.includes('nodes')).map((rule) => ({ role: role.metadata.name, rule })));
+    assert.deepEqual(nodeRules.map(({ role, rule }) => [role, rule.resources, [...rule.verbs].sort()]), [['clusterdns-operator', ['nodes'], ['list', 'watch']]],
+      'the operator only lists and watches nodes (for spec.autoscaling), and nothing else touches them');
     // Routing reads pods, Services and EndpointSlices cluster-wide (by label or name, see
     // config/rbac/cluster_role.yaml) and never writes them outside its namespace.
     const operator = find('ClusterRole', 'clusterdns-operator');
