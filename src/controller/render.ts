@@ -84,7 +84,8 @@ export function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-function manifest(kind: ChildKind, cr: ClusterDNS, config: RenderConfig, body: Record<string, unknown>): Manifest {
+/** A child of `cr` in the operator's namespace: its standard labels and controller owner reference, and `body`. */
+export function manifest(kind: ChildKind, cr: ClusterDNS, config: RenderConfig, body: Record<string, unknown>): Manifest {
   const { name, uid = '' } = cr.metadata;
   return {
     apiVersion: CHILD_KINDS[kind].apiVersion,

@@ -59,6 +59,10 @@ export const CONTROLLERS = [
   'deployment-controller',
   'replicaset-controller',
   'endpointslice-controller',
+  // As in any cluster: the legacy Endpoints and their mirror into slices, which routing must
+  // keep from copying an instance's old endpoints beside its baseline's.
+  'endpoints-controller',
+  'endpointslice-mirroring-controller',
   'garbage-collector-controller',
   'namespace-controller',
   'serviceaccount-controller',
