@@ -20,6 +20,8 @@ export interface LocalState {
     readonly resolver: string;
     readonly ready: boolean;
   }>;
+  /** With `--node real`: the process whose network namespace is the node's, and the node IP. */
+  readonly node?: { readonly pid: number; readonly address: string };
 }
 
 /** Another local mode holds the lock. */
@@ -70,6 +72,16 @@ export class LocalStateDir {
     const temp = `${this.stateFile}.tmp`;
     writeFileSync(temp, JSON.stringify(state, null, 2) + '\n');
     renameSync(temp, this.stateFile);
+  }
+
+  /** The running local mode's facts, if one runs. */
+  read(): LocalState | undefined {
+    try {
+      const state = JSON.parse(readFileSync(this.stateFile, 'utf8')) as LocalState;
+      return isAlive(state.pid) ? state : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Removes the state file and the lock. */
