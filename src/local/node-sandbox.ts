@@ -4,7 +4,9 @@
  * of the node joins. Nothing in it can reach the machine's network: the namespace has
  * loopback and one veth whose other end is on this machine with a /30 of the benchmarking
  * range 198.18.0.0/15 (RFC 2544), and no default route, so a packet to any other address
- * fails at once inside the namespace.
+ * fails at once inside the namespace. The Service range is routed onto an empty bridge: a
+ * local process's packet to a clusterIP needs a route before kube-proxy's rules rewrite its
+ * destination, and one to an address no Service has goes nowhere.
  *
  * No name is left on the machine: the namespaces are not bind-mounted under /run/netns
  * (`ip netns add` would also turn /run/netns into a shared mount of its own that outlives the
@@ -26,6 +28,8 @@ import type { ProcessSpec, Reaper } from './process.ts';
 const run = promisify(execFile);
 const DAEMONS = 'node';
 const HOLDER_READY = 'clusterdns-node-sandbox-ready';
+/** Inside the namespace, where the Service range is routed (no port: nothing is ever sent from it). */
+const SERVICES_BRIDGE = 'services0';
 
 /** The veth pair's two addresses. */
 export interface SandboxAddresses {
@@ -79,6 +83,8 @@ async function hostRoutes(): Promise<string[]> {
 }
 
 export interface SandboxOptions {
+  /** The node's Service range (clusterIPs). */
+  readonly serviceCidr: string;
   /** Where the holder's log goes. */
   readonly logFile: string;
   readonly reaper: Reaper;
@@ -116,7 +122,7 @@ export class NodeSandbox {
     return sandbox;
   }
 
-  private async setUp({ logFile, reaper }: SandboxOptions): Promise<void> {
+  private async setUp({ logFile, reaper, serviceCidr }: SandboxOptions): Promise<void> {
     reaper.addCgroup(this.cgroups.path);
     reaper.addLink(this.hostLink);
     this.cgroups.create(DAEMONS);
@@ -137,6 +143,9 @@ export class NodeSandbox {
     await this.inside(['ip', 'addr', 'add', `${node}/${prefixLength}`, 'dev', this.nodeLink]);
     await this.inside(['ip', 'link', 'set', this.nodeLink, 'up']);
     await this.inside(['ip', 'link', 'set', 'lo', 'up']);
+    await this.inside(['ip', 'link', 'add', SERVICES_BRIDGE, 'type', 'bridge']);
+    await this.inside(['ip', 'link', 'set', SERVICES_BRIDGE, 'up']);
+    await this.inside(['ip', 'route', 'add', serviceCidr, 'dev', SERVICES_BRIDGE]);
     // Replies between pods on the bridge must pass kube-proxy's NAT (per namespace since Linux 5.3).
     // IPv4 only: nothing in the node speaks IPv6, and no router solicitation leaves the veth.
     await this.inside(['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);

@@ -16,7 +16,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ControlPlane } from './control-plane.ts';
+import { ControlPlane, SERVICE_CIDR } from './control-plane.ts';
 import { ensureBinaries } from './binaries.ts';
 import type { BinaryPaths } from './binaries.ts';
 import { httpRequest, waitFor } from './net.ts';
@@ -102,7 +102,7 @@ export class RealNode {
     let sandbox: NodeSandbox | undefined;
     let plane: ControlPlane | undefined;
     try {
-      sandbox = await NodeSandbox.create({ logFile: join(dir, 'sandbox.log'), reaper, log });
+      sandbox = await NodeSandbox.create({ logFile: join(dir, 'sandbox.log'), reaper, log, serviceCidr: SERVICE_CIDR });
       const inside = sandbox;
       log(`node sandbox ${sandbox.id}: node IP ${sandbox.addresses.node}, this machine ${sandbox.addresses.host}`);
       plane = await ControlPlane.start({ baseDir: dir, log, realNode: { name: NODE_NAME, address: sandbox.addresses.node, wrap: (spec) => inside.wrap(spec) } });
@@ -132,7 +132,7 @@ export class RealNode {
       nodeIP: this.address,
       cgroupRoot: this.sandbox.cgroups.path,
       podCidr: NODE_POD_CIDR,
-      serviceCidr: '10.96.0.0/12',
+      serviceCidr: SERVICE_CIDR,
       clusterDns: [],
       clusterDomain: 'cluster.local',
       sandboxImage: readVersions().pauseImage,
@@ -202,18 +202,19 @@ export class RealNode {
     }
   }
 
-  /** Stops the daemons, the control plane, and kills whatever is left of the node. Safe to call twice. */
+  /**
+   * Kills every process of the node at once (daemons, control plane, shims, containers: a
+   * throwaway node has nothing to shut down gracefully), then removes its files. The network
+   * and mount namespaces end with the processes. Safe to call twice.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const name of ['kube-proxy', 'kubelet', 'containerd', 'upstream']) {
-      await this.daemons.get(name)?.stop();
-    }
+    await this.sandbox.destroy();
+    await Promise.all([...this.daemons.values()].map((child) => child.stop()));
     this.daemons.clear();
     await this.plane.stop();
-    // The shims, the containers and the sandbox's holder; the namespaces end with them.
-    await this.sandbox.destroy();
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 10 });
     this.reaper.dismiss();
     this.log('real node stopped');
   }
@@ -225,6 +226,8 @@ export class RealNode {
       '--keep-in-foreground', '--no-resolv', '--no-hosts', '--no-poll', `--addn-hosts=${hosts}`,
       `--listen-address=${this.address}`, '--bind-interfaces', '--port=53', '--user=root',
       '--log-queries', '--log-facility=-', `--pid-file=${join(this.dir, 'upstream.pid')}`,
+      // Authoritative for its names: a AAAA question gets an empty answer, not REFUSED for want of a server to forward to.
+      ...Object.keys(records).map((name) => `--local=/${name}/`),
     ], () => Promise.resolve(readFileSync(this.logFile('upstream'), 'utf8').includes('started')));
   }
 

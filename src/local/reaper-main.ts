@@ -39,4 +39,10 @@ for (const path of state.cgroups) {
   await new CgroupTree(path).destroy().catch((error: unknown) => { process.stderr.write(`${String(error)}\n`); });
 }
 for (const link of state.links) spawnSync('ip', ['link', 'delete', link], { stdio: 'ignore' });
-for (const dir of state.dirs) rmSync(dir, { recursive: true, force: true });
+for (const dir of state.dirs) {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
+  } catch (error) {
+    process.stderr.write(`${String(error)}\n`);
+  }
+}
