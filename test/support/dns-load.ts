@@ -24,6 +24,13 @@ export interface LoadReport {
   readonly longestGapMs: number;
 }
 
+/** One attempt that got no usable answer: when (ms since the epoch), which attempt, and why. */
+export interface LoadEvent {
+  readonly event: 'retried' | 'failed';
+  readonly at: number;
+  readonly reason: string;
+}
+
 /** The pod's program (CommonJS for `node -e`); configured by SERVER, NAME, RATE and TIMEOUT_MS. */
 export const DNS_LOAD_SCRIPT = String.raw`
 const dgram = require('node:dgram');
@@ -37,7 +44,7 @@ function attempt(n) {
   const header = Buffer.from([id >> 8, id & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
   const socket = dgram.createSocket('udp4');
   let done = false;
-  const finish = (ok) => {
+  const finish = (ok, reason) => {
     if (done) return;
     done = true;
     clearTimeout(timer);
@@ -49,19 +56,21 @@ function attempt(n) {
       stats.answered++;
     } else if (n === 1) {
       stats.retried++;
+      console.log(JSON.stringify({ event: 'retried', at: Date.now(), reason }));
       attempt(2);
     } else {
       stats.failed++;
+      console.log(JSON.stringify({ event: 'failed', at: Date.now(), reason }));
     }
   };
-  const timer = setTimeout(() => finish(false), timeoutMs);
-  socket.on('error', () => finish(false));
+  const timer = setTimeout(() => finish(false, 'timeout'), timeoutMs);
+  socket.on('error', (error) => finish(false, error.code || String(error)));
   socket.on('message', (m) => {
     if (m.length < 12 || m.readUInt16BE(0) !== id) return;
     const rcode = m[3] & 15, answers = m.readUInt16BE(6);
     if (rcode === 0 && answers > 0) return finish(true);
     stats.badAnswers[rcode] = (stats.badAnswers[rcode] || 0) + 1;
-    finish(false);
+    finish(false, 'rcode ' + rcode);
   });
   // Connected, as the C library's resolver: a port-unreachable (a dead backend) ends the attempt at once.
   socket.connect(53, server, () => socket.send(Buffer.concat([header, qname])));
@@ -97,9 +106,14 @@ export function loadPod(name: string, image: string, server: string, query: stri
   };
 }
 
+/** The attempts that got no usable answer, from the pod's log. */
+export function loadEvents(log: string): LoadEvent[] {
+  return log.trim().split('\n').filter((line) => line.startsWith('{"event"')).map((line) => JSON.parse(line) as LoadEvent);
+}
+
 /** The last report line of the pod's log. */
 export function lastReport(log: string): LoadReport | undefined {
-  const lines = log.trim().split('\n').filter((line) => line.startsWith('{'));
+  const lines = log.trim().split('\n').filter((line) => line.startsWith('{"seconds"'));
   const last = lines.at(-1);
   return last ? JSON.parse(last) as LoadReport : undefined;
 }
