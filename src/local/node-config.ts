@@ -7,7 +7,7 @@
  * inside a network namespace of a shared machine needs (see docs on the real node in README).
  */
 
-/** The node's directories and sockets; all private to one run. */
+/** The node's directories and sockets; all private to one run (on disk or on the sandbox's own tmpfs). */
 export interface NodePaths {
   readonly containerdRoot: string;
   readonly containerdState: string;
@@ -27,7 +27,7 @@ export interface NodePaths {
 export interface NodeSettings {
   readonly nodeName: string;
   readonly nodeIP: string;
-  /** The cgroup under which the kubelet puts every pod (`/clusterdns-<run>/pods`). */
+  /** The cgroup under which the kubelet puts every pod (`/clusterdns-<run>`; pods go to its kubepods child). */
   readonly cgroupRoot: string;
   readonly podCidr: string;
   readonly serviceCidr: string;
@@ -65,7 +65,7 @@ export function containerdConfig(paths: NodePaths, settings: NodeSettings): stri
     '  restrict_oom_score_adj = true',
     // No hugetlb hierarchy on such machines.
     '  tolerate_missing_hugetlb_controller = true',
-    // Pod network namespaces under the run's own state directory, not /var/run/netns.
+    // Pod network namespaces under containerd's state directory, not /var/run/netns.
     '  netns_mounts_under_state_dir = true',
     `[${runtime}.containerd]`,
     "  default_runtime_name = 'runc'",

@@ -63,7 +63,13 @@ export async function serveRealNode(state: LocalStateDir, say: (line: string) =>
     const table = await kubectl.run(['get', 'clusterdnses']);
     say(`ready ${((Date.now() - began) / 1000).toFixed(1)}s after start`);
     process.stdout.write(realNodeSummary(node, table, state.stateFile));
-    if (!signal.aborted) await new Promise((resolve) => { signal.addEventListener('abort', resolve, { once: true }); });
+    // The node's processes do not hold the event loop (they are unref'd): a timer does, until Ctrl-C.
+    const alive = setInterval(() => undefined, 60_000);
+    try {
+      if (!signal.aborted) await new Promise((resolve) => { signal.addEventListener('abort', resolve, { once: true }); });
+    } finally {
+      clearInterval(alive);
+    }
   } finally {
     await node.stop();
   }

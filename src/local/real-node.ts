@@ -70,16 +70,20 @@ export class RealNode {
     const caFile = plane.caFile;
     const kubeconfigs = plane.nodeKubeconfigs;
     if (!kubeconfigs) throw new Error('the control plane was started without a real node');
+    // The daemons' data lives on the sandbox's private tmpfs (/var/lib, /run, /var/log), at
+    // their usual paths: unpacked images are many thousands of files, which would take tens of
+    // seconds to delete from disk and go at once with the mount namespace. Only the config,
+    // the logs of the daemons and the containerd socket are in `dir`, where this machine sees them.
     this.paths = {
-      containerdRoot: join(dir, 'containerd', 'root'),
-      containerdState: join(dir, 'containerd', 'state'),
+      containerdRoot: '/var/lib/containerd',
+      containerdState: '/run/containerd',
       containerdSocket: join(dir, 'containerd', 'containerd.sock'),
       cniConfDir: join(dir, 'cni', 'net.d'),
       cniBinDir: CNI_BIN_DIR,
-      cniDataDir: join(dir, 'cni', 'ipam'),
+      cniDataDir: '/var/lib/cni/networks',
       runc: '/usr/sbin/runc',
-      kubeletRoot: join(dir, 'kubelet'),
-      podLogsDir: join(dir, 'pod-logs'),
+      kubeletRoot: '/var/lib/kubelet',
+      podLogsDir: '/var/log/pods',
       resolvConf: join(dir, 'resolv.conf'),
       caFile,
       kubeletKubeconfig: kubeconfigs.kubelet,
@@ -137,9 +141,9 @@ export class RealNode {
       clusterDomain: 'cluster.local',
       sandboxImage: readVersions().pauseImage,
     };
-    for (const dir of [this.paths.containerdRoot, this.paths.containerdState, this.paths.cniConfDir, this.paths.cniDataDir, this.paths.kubeletRoot, this.paths.podLogsDir]) {
-      mkdirSync(dir, { recursive: true });
-    }
+    mkdirSync(this.paths.cniConfDir, { recursive: true });
+    mkdirSync(dirname(this.paths.containerdSocket), { recursive: true });
+    await this.sandbox.inside(['mkdir', '-p', this.paths.containerdRoot, this.paths.containerdState, this.paths.cniDataDir, this.paths.kubeletRoot, this.paths.podLogsDir]);
     const file = (name: string, contents: string): string => {
       const path = join(this.dir, name);
       writeFileSync(path, contents);
