@@ -15,6 +15,7 @@ import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
 import { Watcher } from '../src/kube/watcher.ts';
 import { ControlPlane } from '../src/local/control-plane.ts';
 import { printBenchmarkHeader } from './header.ts';
+import { settle, waitFor } from './operator-support.ts';
 import { OperatorProcess, SUITE_LABEL, apiserverOperatorWrites, installCrd, installRbac, kubectlOn } from '../test/support/operator.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, many: { type: 'string', default: '50' } } });
@@ -151,25 +152,6 @@ async function reconcileWork(operator: OperatorProcess): Promise<string> {
   const waited = await operator.metric('workqueue_queue_duration_seconds_sum') / Math.max(1, await operator.metric('workqueue_queue_duration_seconds_count'));
   const writes = await operator.metric('clusterdns_operator_apiserver_writes_total');
   return `${count} reconciles, mean ${((sum / Math.max(1, count)) * 1000).toFixed(0)} ms each, mean wait in the queue ${(waited * 1000).toFixed(0)} ms, ${writes} writes (incl. events)`;
-}
-
-/** Waits until the apiserver counts no new operator writes for 3 s. */
-async function settle(plane: ControlPlane): Promise<void> {
-  let last = await apiserverOperatorWrites(plane);
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const now = await apiserverOperatorWrites(plane);
-    if (now === last) return;
-    last = now;
-  }
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 await main();

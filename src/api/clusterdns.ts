@@ -4,6 +4,11 @@
  * This is the second line of validation (the CRD's OpenAPI schema in
  * crds/clusterdns.io_clusterdnses.yaml is the first) and must accept and refuse the same
  * specs; test/unit/api tests both on the same examples. Defaults here equal the CRD's.
+ *
+ * `spec.replicas` has no schema default, in the CRD or here: the CRD's defaults are filled in
+ * before its CEL rules run, so a default would make every spec that sets `spec.autoscaling`
+ * look as if it set `spec.replicas` too, and the rule that they exclude each other would
+ * refuse it. `replicasPolicy` applies the default of 2 where the replicas are decided.
  */
 import { z } from 'zod';
 import { labelSelectorSchema } from './selectors.ts';
@@ -30,6 +35,10 @@ export const QUANTITY = /^[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[num
 export const ipSchema = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' });
 export const podsModeSchema = z.enum(['disabled', 'insecure', 'verified']);
 export type PodsMode = z.infer<typeof podsModeSchema>;
+
+/** The CRD's CEL messages, word for word, so that both refusals read alike. */
+export const REPLICAS_OR_AUTOSCALING = 'spec.replicas and spec.autoscaling are mutually exclusive: remove spec.replicas to let spec.autoscaling decide the replicas';
+export const AUTOSCALING_NEEDS_A_RATIO = 'set coresPerReplica, nodesPerReplica or both (kube-dns-autoscaler uses 256 and 16)';
 
 const domainSchema = z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain (lower case, dots between labels)');
 
@@ -70,6 +79,28 @@ export const tolerationSchema = z.strictObject({
 /** Free-form Kubernetes structures passed through to the resolver pods unchanged. */
 const passthrough = z.record(z.string(), z.unknown());
 
+/** Replicas when neither spec.replicas nor spec.autoscaling is set (as kubeadm's CoreDNS). */
+export const DEFAULT_REPLICAS = 2;
+/** The most replicas an instance may have, fixed or computed. */
+export const MAX_REPLICAS = 100;
+
+const perReplica = z.number().positive().optional();
+
+/**
+ * cluster-proportional-autoscaler's "linear" parameters (kube-dns-autoscaler), with its
+ * defaults where it has them; `max` is bounded as `spec.replicas` is.
+ */
+export const autoscalingSchema = z.strictObject({
+  coresPerReplica: perReplica,
+  nodesPerReplica: perReplica,
+  min: z.number().int().min(1).max(MAX_REPLICAS).default(1),
+  max: z.number().int().min(1).max(MAX_REPLICAS).default(MAX_REPLICAS),
+  preventSinglePointFailure: z.boolean().default(true),
+  includeUnschedulableNodes: z.boolean().default(true),
+})
+  .refine((a) => a.coresPerReplica !== undefined || a.nodesPerReplica !== undefined, AUTOSCALING_NEEDS_A_RATIO)
+  .refine((a) => a.min <= a.max, 'min must not be greater than max');
+
 /**
  * Unknown fields are refused, as kubectl's default strict field validation refuses them:
  * a misspelt field is an error, not a silent default.
@@ -79,7 +110,8 @@ export const clusterDNSSpecSchema = z.strictObject({
   image: z.string().max(512).optional(),
   /** Empty or absent: Kubernetes allocates one. */
   clusterIP: z.union([z.literal(''), ipSchema], { error: 'must be an IPv4 or IPv6 address, or empty to let Kubernetes allocate one' }).optional(),
-  replicas: z.number().int().min(0).max(100).default(2),
+  replicas: z.number().int().min(0).max(MAX_REPLICAS).optional(),
+  autoscaling: autoscalingSchema.optional(),
   clusterDomain: domainSchema.default('cluster.local'),
   ttl: z.number().int().min(0).max(3600).default(30),
   pods: podsModeSchema.default('insecure'),
@@ -91,7 +123,7 @@ export const clusterDNSSpecSchema = z.strictObject({
   tolerations: z.array(tolerationSchema).max(64).optional(),
   affinity: passthrough.optional(),
   priorityClassName: z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain').optional(),
-});
+}).refine((spec) => spec.replicas === undefined || spec.autoscaling === undefined, { message: REPLICAS_OR_AUTOSCALING, path: ['autoscaling'] });
 
 export const conditionSchema = z.object({
   type: z.string(),
@@ -131,9 +163,19 @@ export const clusterDNSSchema = z.object({
 
 export type ClusterDNS = z.infer<typeof clusterDNSSchema>;
 export type ClusterDNSSpec = z.infer<typeof clusterDNSSpecSchema>;
+export type AutoscalingSpec = z.infer<typeof autoscalingSchema>;
+
+/** How the replicas of an instance are decided. */
+export type ReplicasPolicy =
+  | { readonly kind: 'fixed'; readonly replicas: number }
+  | { readonly kind: 'autoscaled'; readonly params: AutoscalingSpec };
+
+export function replicasPolicy(spec: ClusterDNSSpec): ReplicasPolicy {
+  return spec.autoscaling ? { kind: 'autoscaled', params: spec.autoscaling } : { kind: 'fixed', replicas: spec.replicas ?? DEFAULT_REPLICAS };
+}
 export type ClusterDNSStatus = z.infer<typeof clusterDNSStatusSchema>;
 export type Condition = z.infer<typeof conditionSchema>;
-export type ConditionType = 'Available' | 'Progressing' | 'Degraded';
+export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'Scaled';
 
 /** Parses a ClusterDNS (defaults applied); errors name the field, e.g. `spec.ttl: ...`. */
 export function parseClusterDNS(raw: unknown): { ok: true; value: ClusterDNS } | { ok: false; error: string } {

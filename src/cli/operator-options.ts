@@ -28,6 +28,10 @@ flags:
   --webhook-port PORT                 HTTPS port of the webhook (default ${WEBHOOK_PORT})
   --webhook-host HOST                 address the webhook binds (default: every interface; local mode uses 127.0.0.1)
   --webhook-url URL                   register this URL with the apiserver instead of the clusterdns-webhook Service
+  --autoscaling-debounce DURATION     spec.autoscaling acts on Node changes once they paused this long, and at
+                                      the latest after five times as long (default 2s; 0 acts on each change)
+  --autoscaling-downscale-stabilization DURATION
+                                      replicas go down only once the lower figure has held this long (default 5m)
 `;
 
 const BOOLEAN_FLAGS = ['leader-elect', 'webhook', 'help'] as const;
@@ -52,6 +56,27 @@ const address = (flag: string) => z.string().transform((value, ctx): ListenAddre
   }
 });
 
+/** A Go duration as kube-controller-manager's flags take them: `500ms`, `2s`, `5m`, `1h30m`, `0`. */
+const DURATION_PART = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  if (!/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const [, amount = '0', unit = 's'] of text.matchAll(DURATION_PART)) ms += Number(amount) * (UNIT_MS[unit] ?? 0);
+  return Math.round(ms);
+}
+
+const duration = (flag: string, maxMs: number) => z.string().transform((value, ctx): number => {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms > maxMs) {
+    ctx.addIssue({ code: 'custom', message: `--${flag} must be a duration such as 500ms, 2s or 5m, at most ${maxMs / 60_000}m` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const optionsSchema = z.object({
   namespace: z.string().max(63).regex(DNS1123_LABEL, '--namespace must be a namespace name (a DNS-1123 label)'),
   resolverImageRepository: z.string().min(1).regex(/^[^\s@:]+(:\d+)?(\/[^\s@:]+)*$/, '--resolver-image-repository must be a repository without tag or digest, such as ghcr.io/clusterdns/clusterdns'),
@@ -65,6 +90,8 @@ const optionsSchema = z.object({
   webhookPort: z.coerce.number({ error: '--webhook-port must be a port number' }).int().min(1).max(65535),
   webhookHost: z.string().min(1).optional(),
   webhookUrl: z.url({ protocol: /^https$/, error: '--webhook-url must be an https:// URL' }).optional(),
+  autoscalingDebounceMs: duration('autoscaling-debounce', 600_000),
+  autoscalingDownscaleStabilizationMs: duration('autoscaling-downscale-stabilization', 3_600_000),
 });
 
 export type OperatorOptions = z.infer<typeof optionsSchema>;
@@ -101,6 +128,8 @@ export function parseOperatorFlags(args: readonly string[]): ParsedFlags {
         'webhook-port': { type: 'string', default: String(WEBHOOK_PORT) },
         'webhook-host': { type: 'string' },
         'webhook-url': { type: 'string' },
+        'autoscaling-debounce': { type: 'string', default: '2s' },
+        'autoscaling-downscale-stabilization': { type: 'string', default: '5m' },
       },
     }));
   } catch (error) {
@@ -120,6 +149,8 @@ export function parseOperatorFlags(args: readonly string[]): ParsedFlags {
     webhookPort: values['webhook-port'],
     webhookHost: values['webhook-host'],
     webhookUrl: values['webhook-url'],
+    autoscalingDebounceMs: values['autoscaling-debounce'],
+    autoscalingDownscaleStabilizationMs: values['autoscaling-downscale-stabilization'],
   });
   if (!parsed.success) return { kind: 'error', message: parsed.error.issues.map((issue) => issue.message).join('; ') };
   return { kind: 'ok', options: parsed.data };

@@ -80,6 +80,11 @@ function buildManager(options: OperatorOptions, client: KubeClient, log: Logger)
     identity,
     metrics,
     log: log.child({ part: 'controller' }),
+    autoscaling: {
+      debounceMs: options.autoscalingDebounceMs,
+      maxDelayMs: 5 * options.autoscalingDebounceMs,
+      downscaleStabilizationMs: options.autoscalingDownscaleStabilizationMs,
+    },
   }));
   if (options.metricsAddr) manager.add(new HttpEndpoint('metrics', options.metricsAddr, metricsRoutes(metrics.registry)));
   if (options.healthAddr) manager.add(new HttpEndpoint('health', options.healthAddr, healthRoutes({ manager: () => manager.started })));

@@ -3,6 +3,9 @@
  * children in the operator's namespace feed a keyed work queue; workers run reconcile and
  * one function turns its outcome into queue calls. Nothing starts before `start()`, and
  * workers start only once every cache has listed.
+ *
+ * A shrunk Node cache feeds spec.autoscaling: a change of what the formula reads (not a
+ * heartbeat, not a label) is debounced, and then every autoscaled instance is queued.
  */
 import { CLUSTERDNS_PATH, FIELD_MANAGER } from '../api/names.ts';
 import { Backoff } from '../kube/backoff.ts';
@@ -14,17 +17,21 @@ import type { RawObject } from '../kube/watcher.ts';
 import { Applier } from './apply.ts';
 import { CHILD_KIND_ORDER, childCollection, childKey, shrinkChild } from './children.ts';
 import type { Child, ChildKind } from './children.ts';
-import { systemClock, whenAborted } from './clock.ts';
+import { sleep, systemClock, whenAborted } from './clock.ts';
 import type { Clock } from './clock.ts';
+import { Debouncer } from './debounce.ts';
 import { EventRecorder } from './events.ts';
 import { keysOfChange, queueAction, resultLabel, specOrMetadataChanged } from './handlers.ts';
 import type { ReconcileOutcome } from './handlers.ts';
 import { Informer } from './informer.ts';
 import { CONTROLLER_NAME } from './metrics.ts';
 import type { OperatorMetrics } from './metrics.ts';
+import { NODES_PATH, nodeFingerprint, shrinkNode } from './nodes.ts';
+import type { NodeSize } from './nodes.ts';
 import { WorkQueue } from './queue.ts';
 import { Reconciler } from './reconciler.ts';
 import type { CachedClusterDNS } from './reconciler.ts';
+import { ReplicaPlanner } from './replicas.ts';
 import type { RenderConfig } from './render.ts';
 import type { Runnable } from './runnable.ts';
 
@@ -40,7 +47,28 @@ export interface ControllerOptions {
   /** Reconciles that may run at once (different keys; one key never runs twice at once). */
   readonly workers?: number;
   readonly clock?: Clock;
+  readonly autoscaling?: AutoscalingTiming;
 }
+
+/** When spec.autoscaling acts on Node changes. */
+export interface AutoscalingTiming {
+  /** Node changes must pause this long before the instances are recomputed (0: at once). */
+  readonly debounceMs: number;
+  /** ...but a stream of changes that never pauses is acted on after this long. */
+  readonly maxDelayMs: number;
+  /** A lower figure must hold this long before the replicas go down. */
+  readonly downscaleStabilizationMs: number;
+}
+
+/** The defaults of the operator's flags. */
+export const DEFAULT_AUTOSCALING_TIMING: AutoscalingTiming = { debounceMs: 2000, maxDelayMs: 10_000, downscaleStabilizationMs: 300_000 };
+
+/**
+ * Workers start once the ClusterDNS and child caches have listed; the Node cache gets this
+ * much longer, and is not waited for beyond it (a missing nodes permission must not stop
+ * every instance that does not autoscale).
+ */
+const NODE_SYNC_GRACE_MS = 10_000;
 
 /**
  * Retry timing of the watches: a few long-lived watches may come back quickly after an
@@ -86,22 +114,45 @@ export class ClusterDNSController implements Runnable {
       backoff: new Backoff(WATCH_BACKOFF),
     });
     const children = Object.fromEntries(CHILD_KIND_ORDER.map((kind) => [kind, this.childInformer(kind, enqueue, onError(kind))])) as Record<ChildKind, Informer<Child>>;
-    const informers = [clusterDNS, ...Object.values(children)];
+    const timing = this.options.autoscaling ?? DEFAULT_AUTOSCALING_TIMING;
+    const debouncer = new Debouncer({
+      clock, quietMs: timing.debounceMs, maxWaitMs: timing.maxDelayMs,
+      fire: () => { enqueue(clusterDNS.store.list().filter(isAutoscaled).map((cr) => cr.metadata.name)); },
+    });
+    const nodes = new Informer<NodeSize>({
+      client,
+      resource: { path: NODES_PATH },
+      shrink: shrinkNode,
+      keyOf: (node) => node.name,
+      // A relist reports only nodes whose counted facts changed.
+      versionOf: nodeFingerprint,
+      onChange: (before, after) => {
+        if (!before || !after || nodeFingerprint(before) !== nodeFingerprint(after)) debouncer.touch();
+      },
+      onError: onError('Node'),
+      backoff: new Backoff(WATCH_BACKOFF),
+    });
+    const informers = [clusterDNS, ...Object.values(children), nodes];
 
     const stop = new AbortController();
     const onAbort = (): void => { stop.abort(); };
     signal.addEventListener('abort', onAbort, { once: true });
     const watching = informers.map((informer) => informer.run(stop.signal));
     try {
-      await Promise.race([Promise.all(informers.map((i) => i.store.waitForSync())), whenAborted(stop.signal)]);
+      const required = [clusterDNS, ...Object.values(children)];
+      await Promise.race([Promise.all(required.map((i) => i.store.waitForSync())), whenAborted(stop.signal)]);
+      await Promise.race([nodes.store.waitForSync(), sleep(clock, NODE_SYNC_GRACE_MS, stop.signal)]);
       if (stop.signal.aborted) return;
       this.cachesSynced = true;
-      log.info({ clusterDNS: clusterDNS.store.list().length }, 'caches synced; starting workers');
+      if (!nodes.store.synced) log.warn('the Node cache has not listed yet; autoscaled instances keep their replicas until it has');
+      log.info({ clusterDNS: clusterDNS.store.list().length, nodes: nodes.store.list().length }, 'caches synced; starting workers');
+      const planner = new ReplicaPlanner({ nodes: nodes.store, clock, downscaleStabilizationMs: timing.downscaleStabilizationMs });
       const reconciler = this.reconciler(clusterDNS.store, Object.fromEntries(
         Object.entries(children).map(([kind, informer]) => [kind, informer.store]),
-      ) as Record<ChildKind, Store<Child>>, clock);
+      ) as Record<ChildKind, Store<Child>>, planner, clock);
       await Promise.all(Array.from({ length: workers }, () => this.work(queue, reconciler, stop.signal)));
     } finally {
+      debouncer.cancel();
       queue.shutDown();
       stop.abort();
       signal.removeEventListener('abort', onAbort);
@@ -123,7 +174,7 @@ export class ClusterDNSController implements Runnable {
     });
   }
 
-  private reconciler(clusterDNS: Store<CachedClusterDNS>, children: Record<ChildKind, Store<Child>>, clock: Clock): Reconciler {
+  private reconciler(clusterDNS: Store<CachedClusterDNS>, children: Record<ChildKind, Store<Child>>, planner: ReplicaPlanner, clock: Clock): Reconciler {
     const { client, metrics, log, identity } = this.options;
     const countWrite = (verb: string, resource: string): void => { metrics.writes.inc({ verb, resource }); };
     return new Reconciler({
@@ -133,6 +184,7 @@ export class ClusterDNSController implements Runnable {
       clusterDNS,
       children,
       config: this.options.render,
+      planner,
       clock,
       log,
       onStatusWrite: () => { countWrite('apply', 'ClusterDNS/status'); },
@@ -171,6 +223,12 @@ export class ClusterDNSController implements Runnable {
       queue.done(key);
     }
   }
+}
+
+/** Whether a cached ClusterDNS asks for spec.autoscaling (read raw: the cache holds specs unvalidated). */
+function isAutoscaled(cr: CachedClusterDNS): boolean {
+  const spec = cr.spec as { autoscaling?: unknown } | undefined;
+  return typeof spec?.autoscaling === 'object' && spec.autoscaling !== null;
 }
 
 /** Keeps a ClusterDNS without its managedFields (the largest part, and never read). */

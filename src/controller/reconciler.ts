@@ -15,6 +15,7 @@ import type { Logger } from '../kube/log.ts';
 import type { Store } from '../kube/store.ts';
 import { apiserverMessage, isRefusal, isUpToDate } from './apply.ts';
 import type { AppliedRecord, Applier } from './apply.ts';
+import { scaledCondition } from './autoscaling.ts';
 import { CHILD_KIND_ORDER, childKey } from './children.ts';
 import type { Child, ChildKind } from './children.ts';
 import type { Clock } from './clock.ts';
@@ -22,6 +23,7 @@ import type { EventRecorder, EventSubject } from './events.ts';
 import { TerminalError } from './handlers.ts';
 import { hash, render } from './render.ts';
 import type { Manifest, RenderConfig } from './render.ts';
+import type { ReplicaPlan, ReplicaPlanner } from './replicas.ts';
 import { computeStatus, sameStatus, statusEvents } from './status.ts';
 import type { ApplyFailure, StatusInput } from './status.ts';
 
@@ -48,6 +50,8 @@ export interface ReconcilerOptions {
   readonly clusterDNS: Store<CachedClusterDNS>;
   readonly children: Readonly<Record<ChildKind, Store<Child>>>;
   readonly config: RenderConfig;
+  /** Decides the replicas (spec.replicas, or spec.autoscaling's figure). */
+  readonly planner: ReplicaPlanner;
   readonly clock: Clock;
   readonly log: Logger;
   /** Counts status writes. */
@@ -94,7 +98,8 @@ export class Reconciler {
     const cr = parsed.value;
     const failures: ApplyFailure[] = [];
     const observed = new Map<ChildKind, Child>();
-    const desired = render(cr, this.options.config);
+    const plan = this.options.planner.plan(cr, this.cachedChild('Deployment', name)?.deployment?.wantedReplicas);
+    const desired = render(cr, this.options.config, plan.replicas);
     const applyOne = async (manifest: Manifest): Promise<void> => {
       try {
         observed.set(manifest.kind, await this.ensure(manifest, cached));
@@ -111,10 +116,12 @@ export class Reconciler {
     for (const manifest of desired.filter((m) => m.kind === 'ConfigMap')) await applyOne(manifest);
     await Promise.all(desired.filter((m) => m.kind !== 'ConfigMap').map(applyOne));
     await this.prune(cr, cached, new Set(desired.map((m) => m.kind)));
+    if (!failures.some((f) => f.kind === 'Deployment')) this.reportRescale(cached, plan);
     const service = observed.get('Service') ?? this.cachedChild('Service', name);
     const deployment = (observed.get('Deployment') ?? this.cachedChild('Deployment', name))?.deployment;
     await this.writeStatus(cached, {
-      wantedReplicas: cr.spec.replicas,
+      wantedReplicas: plan.replicas,
+      ...(plan.scaling ? { scaling: plan.scaling } : {}),
       failures,
       ...(service?.clusterIP === undefined ? {} : { serviceClusterIP: service.clusterIP }),
       ...(deployment ? { deployment } : {}),
@@ -122,7 +129,15 @@ export class Reconciler {
     if (failures.length > 0) {
       throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
     }
-    return {};
+    return plan.requeueAfterMs === undefined ? {} : { requeueAfterMs: plan.requeueAfterMs };
+  }
+
+  /** A Rescaled event (and a log line) when autoscaling moved the replicas, as kube-dns-autoscaler logs it. */
+  private reportRescale(owner: CachedClusterDNS, plan: ReplicaPlan): void {
+    const { previousReplicas: from, replicas: to, scaling } = plan;
+    if (!scaling || from === undefined || from === to) return;
+    this.options.log.info({ clusterDNS: owner.metadata.name, from, to }, 'rescaled');
+    this.event(owner, 'Normal', 'Rescaled', `from ${from} to ${to} replicas: ${scaledCondition(scaling).message}`);
   }
 
   private cachedChild(kind: ChildKind, name: string): Child | undefined {
@@ -164,7 +179,7 @@ export class Reconciler {
       if (!stale?.owners.includes(cr.metadata.name)) continue;
       await this.options.applier.delete(kind, stale.namespace, stale.name, stale.uid);
       this.applied.delete(childKey(kind, stale.namespace, stale.name));
-      this.event(owner, 'Normal', 'Deleted', `deleted ${kind} ${stale.namespace}/${stale.name}, which spec.replicas no longer needs`);
+      this.event(owner, 'Normal', 'Deleted', `deleted ${kind} ${stale.namespace}/${stale.name}, which the wanted replicas no longer need`);
     }
   }
 
@@ -206,6 +221,7 @@ export class Reconciler {
   }
 
   private forgetOwner(name: string): void {
+    this.options.planner.forget(name);
     for (const kind of CHILD_KIND_ORDER) this.applied.delete(childKey(kind, this.options.config.namespace, name));
   }
 }

@@ -4,6 +4,7 @@
  * of it says whether anything must be applied.
  */
 import { createHash } from 'node:crypto';
+import { replicasPolicy } from '../api/clusterdns.ts';
 import type { ClusterDNS } from '../api/clusterdns.ts';
 import {
   API_VERSION, childLabels, KIND, RESOLVER_CONFIG_DIR, RESOLVER_CONFIG_KEY, RESOLVER_PORTS, RESOLVER_SERVICE_ACCOUNT,
@@ -56,17 +57,26 @@ export function imageOf(cr: ClusterDNS, imageRepository: string): string {
   return cr.spec.image || `${imageRepository}:${cr.spec.version}`;
 }
 
-/** ConfigMap, Service, Deployment and, with more than one replica, a PodDisruptionBudget. */
-export function render(cr: ClusterDNS, config: RenderConfig): Manifest[] {
+/**
+ * ConfigMap, Service, Deployment and, with more than one replica, a PodDisruptionBudget.
+ * `replicas` is what the reconciler decided (spec.autoscaling's figure); without it, the
+ * fixed spec.replicas (or its default), or autoscaling's min.
+ */
+export function render(cr: ClusterDNS, config: RenderConfig, replicas = renderedReplicas(cr)): Manifest[] {
   const resolverConfig = resolverConfigFor(cr.spec);
   const configJson = JSON.stringify(resolverConfig);
   const children = [
     configMap(cr, config, configJson),
     service(cr, config),
-    deployment(cr, config, hash(configJson), resolverConfig.lameduckSeconds),
+    deployment(cr, config, replicas, hash(configJson), resolverConfig.lameduckSeconds),
   ];
-  if (cr.spec.replicas > 1) children.push(podDisruptionBudget(cr, config));
+  if (replicas > 1) children.push(podDisruptionBudget(cr, config));
   return children;
+}
+
+function renderedReplicas(cr: ClusterDNS): number {
+  const policy = replicasPolicy(cr.spec);
+  return policy.kind === 'fixed' ? policy.replicas : policy.params.min;
 }
 
 /** A short, stable digest of some text. */
@@ -108,12 +118,12 @@ function service(cr: ClusterDNS, config: RenderConfig): Manifest {
   });
 }
 
-function deployment(cr: ClusterDNS, config: RenderConfig, configHash: string, lameduckSeconds: number): Manifest {
+function deployment(cr: ClusterDNS, config: RenderConfig, replicas: number, configHash: string, lameduckSeconds: number): Manifest {
   const { name } = cr.metadata;
   const selector = selectorLabels(name);
   return manifest('Deployment', cr, config, {
     spec: {
-      replicas: cr.spec.replicas,
+      replicas,
       selector: { matchLabels: selector },
       // One new pod at a time, and never fewer ready pods than asked for.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },

@@ -10,9 +10,13 @@
  *   True Creating | RollingOut; False RolloutComplete | RolloutStalled | ApplyFailed | InvalidSpec.
  * - Degraded: something keeps the instance from its wanted state.
  *   True InvalidSpec | ClusterIPUnavailable | ApplyFailed | ReplicaFailure | RolloutStalled; False AsExpected.
+ * - Scaled, only with spec.autoscaling: the replicas the formula decided, with its inputs.
+ *   True WithinRange | AtMinimum | AtMaximum | PreventSinglePointFailure | ScaleDownStabilized; Unknown NodesUnknown.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ClusterDNSStatus, Condition, ConditionType } from '../api/clusterdns.ts';
+import { scaledCondition } from './autoscaling.ts';
+import type { ScalingStatus } from './autoscaling.ts';
 import type { ChildKind, DeploymentState } from './children.ts';
 
 /** A child that could not be applied. */
@@ -30,8 +34,10 @@ export interface StatusInput {
   readonly name: string;
   readonly namespace: string;
   readonly generation: number;
-  /** spec.replicas; absent when the spec is invalid (then the Deployment's count is used). */
+  /** The replicas decided (spec.replicas or autoscaling's); absent when the spec is invalid (then the Deployment's count is used). */
   readonly wantedReplicas?: number;
+  /** How spec.autoscaling decided them; absent without autoscaling. */
+  readonly scaling?: ScalingStatus;
   /** The Service's clusterIP ("" while unallocated); absent when there is no Service. */
   readonly serviceClusterIP?: string;
   readonly deployment?: DeploymentState;
@@ -66,6 +72,7 @@ export function computeStatus(input: StatusInput, previous: ClusterDNSStatus | u
     ['Available', available(input)],
     ['Progressing', progressing(input)],
     ['Degraded', degraded(input)],
+    ...(input.scaling ? [['Scaled', scaledCondition(input.scaling)] as [ConditionType, NewCondition]] : []),
   ];
   return {
     observedGeneration: input.generation,

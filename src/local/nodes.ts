@@ -1,7 +1,19 @@
 /** The fake nodes that KWOK plays the kubelet for. */
 
-/** A Node that KWOK manages (by its annotation); no taint, so any pod may land on it. */
-export function fakeNode(name: string): object {
+export interface FakeNodeOptions {
+  /** Extra labels (tests mark their own nodes, to find and delete them). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Taints, to keep other pods off a node. */
+  readonly taints?: ReadonlyArray<{ readonly key: string; readonly value?: string; readonly effect: 'NoSchedule' | 'NoExecute' }>;
+  /** CPU capacity and allocatable, such as `4` or `3500m`; KWOK's default (1000 cores) when absent. */
+  readonly cpu?: string;
+}
+
+/** A Node that KWOK manages (by its annotation); without taints, any pod may land on it. */
+export function fakeNode(name: string, options: FakeNodeOptions = {}): object {
+  const { labels = {}, taints, cpu } = options;
+  // KWOK keeps the allocatable and capacity a node already reports.
+  const resources = cpu === undefined ? undefined : { cpu, memory: '32Gi', pods: '110' };
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -14,8 +26,11 @@ export function fakeNode(name: string): object {
         'kubernetes.io/arch': 'amd64',
         'node.kubernetes.io/instance-type': 'kwok',
         type: 'kwok',
+        ...labels,
       },
     },
+    ...(taints ? { spec: { taints } } : {}),
+    ...(resources ? { status: { capacity: resources, allocatable: resources } } : {}),
   };
 }
 

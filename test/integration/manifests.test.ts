@@ -112,6 +112,9 @@ describe('config/default', () => {
         }
       }
     }
+    const nodeRules = roles.flatMap((role) => (role.rules ?? []).filter((rule) => rule.resources?.includes('nodes')).map((rule) => ({ role: role.metadata.name, rule })));
+    assert.deepEqual(nodeRules.map(({ role, rule }) => [role, rule.resources, [...rule.verbs].sort()]), [['clusterdns-operator', ['nodes'], ['list', 'watch']]],
+      'the operator only lists and watches nodes (for spec.autoscaling), and nothing else touches them');
     const resolver = find('ClusterRole', 'clusterdns-resolver');
     const resolverVerbs = new Set((resolver.rules ?? []).flatMap((r) => r.verbs));
     assert.ok(resolverVerbs.has('watch') && [...resolverVerbs].every((verb) => ['get', 'list', 'watch'].includes(verb)), 'the resolvers only read');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { z } from 'zod';
 import {
-  clusterDNSSpecSchema, injectionSchema, parseClusterDNS, resourcesSchema, tolerationSchema, upstreamSchema,
+  autoscalingSchema, clusterDNSSpecSchema, injectionSchema, parseClusterDNS, resourcesSchema, tolerationSchema, upstreamSchema,
 } from '../../src/api/clusterdns.ts';
 import { CLUSTERDNS_PATH } from '../../src/api/names.ts';
 import { labelSelectorRequirementSchema, labelSelectorSchema } from '../../src/api/selectors.ts';
@@ -94,6 +94,7 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
     const rows: Array<[string, () => JsonSchema | undefined, z.ZodObject]> = [
       ['spec', spec, clusterDNSSpecSchema],
       ['spec.upstream', () => spec().properties?.['upstream'], upstreamSchema],
+      ['spec.autoscaling', () => spec().properties?.['autoscaling'], autoscalingSchema],
       ['spec.injection', () => spec().properties?.['injection'], injectionSchema],
       ['spec.injection.namespaceSelector', () => spec().properties?.['injection']?.properties?.['namespaceSelector'], labelSelectorSchema],
       ['spec.injection.podSelector.matchExpressions[]', () => spec().properties?.['injection']?.properties?.['podSelector']?.properties?.['matchExpressions']?.items, labelSelectorRequirementSchema],
@@ -112,7 +113,7 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
     const explained = await kubectlOk(['explain', 'clusterdns.spec.clusterIP']);
     assert.match(explained, /Immutable once set/);
     const fields = await kubectlOk(['explain', 'clusterdns.spec']);
-    for (const field of ['version', 'clusterIP', 'replicas', 'upstream', 'stubDomains', 'injection', 'priorityClassName']) assert.match(fields, new RegExp(`\\n  ${field}\\t`));
+    for (const field of ['version', 'clusterIP', 'replicas', 'autoscaling', 'upstream', 'stubDomains', 'injection', 'priorityClassName']) assert.match(fields, new RegExp(`\\n  ${field}\\t`));
   });
 
   test('is cluster-scoped with the short name cdns, a status subresource and the expected columns', async () => {
@@ -138,6 +139,22 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
     assert.notEqual(removed.code, 0);
     assert.match(removed.stderr, /clusterIP is immutable once set/);
     await kubectlOk(['patch', 'cdns', name, '--type=merge', '-p', '{"spec":{"replicas":3}}']);
+  });
+
+  test('switches an instance from replicas to autoscaling only together with removing replicas, as the README says', async () => {
+    const name = `switch-${run}`;
+    created.push(name);
+    await kubectlOk(['create', '-f', '-'], JSON.stringify({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name }, spec: { version: '0.1.0', replicas: 3 } }));
+    const added = await kubectl(['patch', 'cdns', name, '--type=merge', '-p', '{"spec":{"autoscaling":{"nodesPerReplica":16}}}']);
+    assert.notEqual(added.code, 0);
+    assert.match(added.stderr, /spec\.autoscaling: Forbidden: spec\.replicas and spec\.autoscaling are mutually exclusive/);
+    await kubectlOk(['patch', 'cdns', name, '--type=json', '-p',
+      '[{"op":"remove","path":"/spec/replicas"},{"op":"add","path":"/spec/autoscaling","value":{"nodesPerReplica":16}}]']);
+    const spec = JSON.parse(await kubectlOk(['get', 'cdns', name, '-o', 'jsonpath={.spec}'])) as Record<string, unknown>;
+    assert.equal(spec['replicas'], undefined, 'no default comes back');
+    assert.deepEqual(spec['autoscaling'], { nodesPerReplica: 16, min: 1, max: 100, preventSinglePointFailure: true, includeUnschedulableNodes: true });
+    await kubectlOk(['patch', 'cdns', name, '--type=json', '-p', '[{"op":"remove","path":"/spec/autoscaling"}]']);
+    assert.equal(await kubectlOk(['get', 'cdns', name, '-o', 'jsonpath={.spec.replicas}']), '', 'back to the operator\'s default of 2, unstored');
   });
 
   test('accepts the sample of config/samples, which zod accepts too', async () => {

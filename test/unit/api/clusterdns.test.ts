@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseClusterDNS } from '../../../src/api/clusterdns.ts';
+import { DEFAULT_REPLICAS, parseClusterDNS, replicasPolicy } from '../../../src/api/clusterdns.ts';
 import { exampleObject, examples } from '../../support/clusterdns-examples.ts';
 
 describe('the ClusterDNS zod schema', () => {
@@ -26,8 +26,22 @@ describe('the ClusterDNS zod schema', () => {
     const parsed = parseClusterDNS({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'd' }, spec: { version: '1' } });
     assert.ok(parsed.ok);
     assert.deepEqual(parsed.value.spec, {
-      version: '1', replicas: 2, clusterDomain: 'cluster.local', ttl: 30, pods: 'insecure',
+      version: '1', clusterDomain: 'cluster.local', ttl: 30, pods: 'insecure',
       upstream: { nameservers: [], cacheSeconds: 30 }, stubDomains: {}, injection: { percent: 100 },
     });
+  });
+
+  test('leaves spec.replicas unset, so that the CRD\'s rule can tell it from spec.autoscaling; 2 replicas are decided later', () => {
+    const parse = (spec: Record<string, unknown>) => {
+      const parsed = parseClusterDNS({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'd' }, spec: { version: '1', ...spec } });
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+      return parsed.value.spec;
+    };
+    assert.equal(parse({}).replicas, undefined);
+    assert.deepEqual(replicasPolicy(parse({})), { kind: 'fixed', replicas: DEFAULT_REPLICAS });
+    assert.deepEqual(replicasPolicy(parse({ replicas: 0 })), { kind: 'fixed', replicas: 0 });
+    const autoscaled = parse({ autoscaling: { nodesPerReplica: 16 } });
+    assert.deepEqual(autoscaled.autoscaling, { nodesPerReplica: 16, min: 1, max: 100, preventSinglePointFailure: true, includeUnschedulableNodes: true });
+    assert.deepEqual(replicasPolicy(autoscaled), { kind: 'autoscaled', params: autoscaled.autoscaling });
   });
 });

@@ -1,7 +1,7 @@
 /** The flags of `clusterdns operator`: defaults, Go-style booleans, and clear errors. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { normalizeBooleanFlags, parseOperatorFlags } from '../../../src/cli/operator-options.ts';
+import { normalizeBooleanFlags, parseDuration, parseOperatorFlags } from '../../../src/cli/operator-options.ts';
 import type { OperatorOptions } from '../../../src/cli/operator-options.ts';
 
 function options(args: string[]): OperatorOptions {
@@ -31,6 +31,8 @@ describe('the operator flags', () => {
       webhookHost: undefined,
       webhookPort: 9443,
       webhookUrl: undefined,
+      autoscalingDebounceMs: 2000,
+      autoscalingDownscaleStabilizationMs: 300_000,
     });
   });
 
@@ -39,11 +41,13 @@ describe('the operator flags', () => {
       '--namespace', 'dns', '--resolver-image-repository', 'registry.example:5000/dns/resolver', '--leader-elect',
       '--metrics-addr', '127.0.0.1:9090', '--health-addr', '[::1]:9091', '--log-level', 'debug', '--kubeconfig', '/tmp/kc',
       '--selector', 'team=dns,tier in (a, b),!legacy', '--webhook=false', '--webhook-port', '10443', '--webhook-host', '127.0.0.1', '--webhook-url', 'https://127.0.0.1:10443/mutate-v1-pod',
+      '--autoscaling-debounce', '500ms', '--autoscaling-downscale-stabilization=1m30s',
     ]);
     assert.deepEqual(parsed, {
       namespace: 'dns', resolverImageRepository: 'registry.example:5000/dns/resolver', leaderElect: true,
       metricsAddr: { host: '127.0.0.1', port: 9090 }, healthAddr: { host: '::1', port: 9091 }, logLevel: 'debug', kubeconfig: '/tmp/kc',
       selector: 'team=dns,tier in (a, b),!legacy', webhook: false, webhookHost: '127.0.0.1', webhookPort: 10443, webhookUrl: 'https://127.0.0.1:10443/mutate-v1-pod',
+      autoscalingDebounceMs: 500, autoscalingDownscaleStabilizationMs: 90_000,
     });
   });
 
@@ -67,8 +71,18 @@ describe('the operator flags', () => {
     ['a plain-HTTP webhook URL', ['--webhook-url', 'http://127.0.0.1/x'], /--webhook-url must be an https:\/\/ URL/],
     ['an unknown flag', ['--leader-election'], /Unknown option '--leader-election'/],
     ['a boolean with a value it cannot take', ['--webhook=maybe'], /does not take an argument/],
+    ['a duration without a unit', ['--autoscaling-debounce', '5'], /--autoscaling-debounce must be a duration such as 500ms, 2s or 5m/],
+    ['a stabilization window over an hour', ['--autoscaling-downscale-stabilization', '2h'], /--autoscaling-downscale-stabilization must be a duration .* at most 60m/],
   ];
   for (const [title, args, message] of refusals) test(`refuse ${title} with a clear error`, () => { assert.match(error(args), message); });
+
+  test('read durations as Go writes them', () => {
+    const rows: Array<[string, number | undefined]> = [
+      ['0', 0], ['500ms', 500], ['2s', 2000], ['1.5s', 1500], ['5m', 300_000], ['1h30m', 5_400_000], ['1m30s', 90_000],
+      ['', undefined], ['5', undefined], ['-1s', undefined], ['2 s', undefined], ['1d', undefined], ['s', undefined],
+    ];
+    for (const [text, ms] of rows) assert.equal(parseDuration(text), ms, text);
+  });
 
   test('--help asks for the usage', () => { assert.equal(parseOperatorFlags(['--help']).kind, 'help'); });
 });

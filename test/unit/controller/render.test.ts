@@ -109,6 +109,14 @@ describe('render', () => {
     });
   }
 
+  test('renders the replicas it is given (autoscaling\'s figure), and the PodDisruptionBudget follows them', () => {
+    const autoscaled = clusterDNS({ autoscaling: { nodesPerReplica: 16, min: 1 } });
+    assert.deepEqual(render(autoscaled, config).map((c) => c.kind), ['ConfigMap', 'Service', 'Deployment'], 'without a figure: autoscaling\'s min');
+    assert.equal(specOf<{ replicas: number }>(render(autoscaled, config, 7), 'Deployment').replicas, 7);
+    assert.deepEqual(render(autoscaled, config, 7).map((c) => c.kind), ['ConfigMap', 'Service', 'Deployment', 'PodDisruptionBudget']);
+    assert.equal(specOf<{ replicas: number }>(render(clusterDNS({}), config), 'Deployment').replicas, 2, 'neither replicas nor autoscaling: 2');
+  });
+
   test('writes the resolver config of the spec into the ConfigMap', () => {
     const cr = clusterDNS({ ttl: 5, pods: 'verified', stubDomains: { 'corp.example': ['10.0.0.53'] } });
     assert.deepEqual(child(render(cr, config), 'ConfigMap')['data'], { 'resolver.json': JSON.stringify(resolverConfigFor(cr.spec)) });

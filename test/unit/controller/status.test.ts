@@ -96,6 +96,17 @@ describe('computeStatus', () => {
     assert.equal(lost.conditions?.[0]?.lastTransitionTime, '2026-01-01T00:05:00Z', 'Available turned False');
   });
 
+  test('with spec.autoscaling, adds a Scaled condition with the formula\'s inputs; without, none', () => {
+    assert.equal(computeStatus(input(), undefined, t0).conditions?.find((c) => c.type === 'Scaled'), undefined);
+    const params = { nodesPerReplica: 16, min: 1, max: 100, preventSinglePointFailure: true, includeUnschedulableNodes: true };
+    const result = { replicas: 2, nodes: 3, cores: 12, byNodes: 1, rule: 'PreventSinglePointFailure' } as const;
+    const status = computeStatus(input({ scaling: { kind: 'computed', params, result, replicas: 2, windowMs: 300_000 } }), undefined, t0);
+    assert.deepEqual(summary(status), ['Available=True/ReplicasReady', 'Progressing=False/RolloutComplete', 'Degraded=False/AsExpected', 'Scaled=True/PreventSinglePointFailure']);
+    assert.match(status.conditions?.[3]?.message ?? '', /^2 replicas for 3 nodes and 12 cores: ceil\(3 \/ 16\) = 1 by nodes, raised to 2/);
+    const unknown = computeStatus(input({ scaling: { kind: 'nodesUnknown', replicas: 2 } }), undefined, t0);
+    assert.equal(summary(unknown)[3], 'Scaled=Unknown/NodesUnknown');
+  });
+
   test('computing again from the same observations gives the same status (so nothing is written)', () => {
     const first = computeStatus(input(), undefined, t0);
     assert.ok(sameStatus(computeStatus(input(), first, t1), first));
