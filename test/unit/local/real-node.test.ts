@@ -51,11 +51,10 @@ describe('real node configuration', () => {
     assert.equal(config.clusterCIDR, '10.244.0.0/24');
   });
 
-  test('the CNI network is a bridge with addresses from the pod range, allocated under the run directory', () => {
-    const [bridge] = (cniConfig(paths, settings) as { plugins: Array<{ type: string; ipam?: { ranges: unknown; dataDir: string } }> }).plugins;
-    assert.equal(bridge?.type, 'bridge');
-    assert.deepEqual(bridge?.ipam?.ranges, [[{ subnet: '10.244.0.0/24' }]]);
-    assert.equal(bridge?.ipam?.dataDir, '/run-dir/cni/ipam');
+  test('the CNI network is a bridge with addresses from the pod range, allocated where the node keeps its data', () => {
+    const { plugins } = cniConfig(paths, settings) as { plugins: Array<{ type: string; ipam?: { ranges: unknown; dataDir: string } }> };
+    const bridge = plugins.find((p) => p.type === 'bridge');
+    assert.deepEqual(bridge?.ipam, { type: 'host-local', ranges: [[{ subnet: '10.244.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: '/run-dir/cni/ipam' });
   });
 
   test('resolv.conf names the node\'s upstream', () => {
