@@ -8,22 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CgroupTree } from './cgroups.ts';
-import { readReaperState, signalGroup } from './process.ts';
+import { isAlive, readReaperState, signalGroup } from './process.ts';
 
 const [parentArg, file] = process.argv.slice(2);
 const parent = Number(parentArg);
 if (!Number.isInteger(parent) || !file) process.exit(2);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-while (alive(parent)) await sleep(250);
+while (isAlive(parent)) await sleep(250);
 
 let state;
 try {

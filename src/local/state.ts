@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from './process.ts';
 
 export interface LocalState {
   readonly pid: number;
@@ -88,14 +89,5 @@ export class LocalStateDir {
   clear(): void {
     rmSync(this.stateFile, { force: true });
     rmSync(this.lockFile, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

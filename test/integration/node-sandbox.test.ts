@@ -5,17 +5,16 @@
  * directory behind.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hierarchies } from '../../src/local/cgroups.ts';
 import { NodeSandbox } from '../../src/local/node-sandbox.ts';
-import { Reaper } from '../../src/local/process.ts';
+import { isAlive, Reaper } from '../../src/local/process.ts';
+import { startParent } from '../support/parent-process.ts';
 
 const src = (file: string): string => JSON.stringify(new URL(`../../src/local/${file}`, import.meta.url).href);
 
@@ -35,15 +34,6 @@ await new Promise((resolve) => setTimeout(resolve, 500));
 console.log(JSON.stringify({ dir, pid: child.pid, cgroup: sandbox.cgroups.path, link: sandbox.hostLink, pids: sandbox.cgroups.pids() }));
 setInterval(() => {}, 1000);
 `;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const linkExists = (name: string): boolean => execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).includes(` ${name}@`);
 
@@ -70,24 +60,19 @@ describe('real node sandbox', () => {
   });
 
   test('a killed parent leaves no process, cgroup, veth or directory behind', async () => {
-    const scratch = mkdtempSync(join(tmpdir(), 'clusterdns-sandbox-parent-'));
-    const script = join(scratch, 'parent.ts');
-    writeFileSync(script, parentScript);
-    const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [line] = (await once(createInterface({ input: parent.stdout }), 'line')) as [string];
-    const { dir, pid, cgroup, link, pids } = JSON.parse(line) as { dir: string; pid: number; cgroup: string; link: string; pids: number[] };
+    const { parent, facts } = await startParent(parentScript);
+    const { dir, pid, cgroup, link, pids } = facts as { dir: string; pid: number; cgroup: string; link: string; pids: number[] };
     assert.ok(pids.length >= 3, `the holder, the sleeper and the escaped daemon are in the node's cgroup (${pids.join(', ')})`);
     assert.ok(linkExists(link));
 
     parent.kill('SIGKILL');
     const cgroupDirs = (): string[] => hierarchies().map((root) => join(root, cgroup)).filter((d) => existsSync(d));
-    for (let i = 0; i < 150 && (pids.some(alive) || existsSync(dir) || cgroupDirs().length > 0 || linkExists(link)); i++) await sleep(100);
-    assert.deepEqual(pids.filter(alive), [], 'every process of the node was killed');
-    assert.equal(alive(pid), false);
+    for (let i = 0; i < 150 && (pids.some(isAlive) || existsSync(dir) || cgroupDirs().length > 0 || linkExists(link)); i++) await sleep(100);
+    assert.deepEqual(pids.filter(isAlive), [], 'every process of the node was killed');
+    assert.equal(isAlive(pid), false);
     assert.deepEqual(cgroupDirs(), [], 'the cgroups were removed');
     assert.equal(linkExists(link), false, 'the veth was removed');
     assert.equal(existsSync(dir), false, 'the directory was removed');
     assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(dir), false, 'no mount is left');
-    rmSync(scratch, { recursive: true, force: true });
   });
 });
