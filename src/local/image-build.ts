@@ -13,7 +13,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -48,8 +48,14 @@ export interface BuiltImage {
   readonly buildMs: number;
 }
 
-/** Archives not used for this long are removed when another is built. */
-const ARCHIVE_MAX_AGE_MS = 24 * 3600 * 1000;
+/**
+ * When an image is built, older archives of the same name beyond the newest few are removed
+ * once unused for an hour (another checkout sharing the cache may still be importing one),
+ * and so are buildah's untagged images (the layer cache of old builds) of more than a day.
+ */
+const ARCHIVES_KEPT = 3;
+const ARCHIVE_IDLE_MS = 3600 * 1000;
+const LAYER_CACHE_AGE = '24h';
 
 export class ImageBuilder {
   readonly baseImage: string;
@@ -68,7 +74,11 @@ export class ImageBuilder {
     await this.ensureBase();
     const key = inputHash(request, this.options.baseRootfs);
     const archive = join(this.dir, `${request.name.replace(/[/:]/g, '_')}-${key}.oci.tar`);
-    if (existsSync(archive)) return { name: request.name, archive, bytes: statSync(archive).size, buildMs: 0 };
+    if (existsSync(archive)) {
+      // Marks it in use for the pruning of other builds.
+      utimesSync(archive, new Date(), new Date());
+      return { name: request.name, archive, bytes: statSync(archive).size, buildMs: 0 };
+    }
     const began = Date.now();
     this.log(`building ${request.name} from ${relative(request.context, request.dockerfile)} with buildah`);
     const args = ['bud', '--isolation', 'chroot', '--layers', '--pull-never', ...this.buildVolumes(),
@@ -79,7 +89,8 @@ export class ImageBuilder {
     // Uncompressed: containerd stores layers as they come, and compressing hundreds of MB costs more than it saves here.
     await this.buildah(['push', '--disable-compression', request.name, `oci-archive:${temp}:${request.name}`]);
     renameSync(temp, archive);
-    this.prune(archive);
+    this.pruneArchives(archive);
+    await this.pruneLayerCache();
     const buildMs = Date.now() - began;
     this.log(`built ${request.name} in ${(buildMs / 1000).toFixed(1)}s`);
     return { name: request.name, archive, bytes: statSync(archive).size, buildMs };
@@ -136,13 +147,23 @@ export class ImageBuilder {
     }
   }
 
-  private prune(keep: string): void {
+  private pruneArchives(built: string): void {
+    const prefix = built.slice(0, built.lastIndexOf('-') + 1);
     const now = Date.now();
-    for (const name of readdirSync(this.dir)) {
-      const path = join(this.dir, name);
-      if (path === keep || !name.endsWith('.oci.tar')) continue;
-      if (now - statSync(path).mtimeMs > ARCHIVE_MAX_AGE_MS) rmSync(path, { force: true });
-    }
+    readdirSync(this.dir)
+      .map((name) => join(this.dir, name))
+      .filter((path) => path.startsWith(prefix) && path.endsWith('.oci.tar') && path.slice(prefix.length).indexOf('-') === -1)
+      .map((path) => ({ path, mtimeMs: statSync(path).mtimeMs }))
+      .sort((a, b) => b.mtimeMs - a.mtimeMs)
+      .slice(ARCHIVES_KEPT)
+      .filter((archive) => now - archive.mtimeMs > ARCHIVE_IDLE_MS)
+      .forEach((archive) => { rmSync(archive.path, { force: true }); });
+  }
+
+  private async pruneLayerCache(): Promise<void> {
+    const ids = (await this.buildah(['images', '--filter', 'dangling=true', '--filter', `until=${LAYER_CACHE_AGE}`, '--format', '{{.ID}}'])).trim().split('\n').filter(Boolean);
+    // An image that a newer one still builds on is refused; that is fine.
+    for (const id of ids) await this.buildah(['rmi', id]).catch(() => undefined);
   }
 
   private log(line: string): void {
