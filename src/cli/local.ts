@@ -17,25 +17,38 @@ import { repositoryRoot } from '../local/repo.ts';
 import { LocalResolvers } from '../local/resolvers.ts';
 import type { ServedInstance } from '../local/resolvers.ts';
 import { AlreadyRunningError, LocalStateDir } from '../local/state.ts';
+import { missingRequirements, NodeRequirementsError, probeHost } from '../local/node-requirements.ts';
+import { runInNetwork } from '../local/node-exec.ts';
+import { serveRealNode } from '../local/real-mode.ts';
 import { digCommand, localState, summaryText } from '../local/summary.ts';
 import type { LocalFacts } from '../local/summary.ts';
 
-const USAGE = `usage: clusterdns local [--state-dir DIR]
+const USAGE = `usage: clusterdns local [--node kwok|real] [--state-dir DIR]
+       clusterdns local exec [--state-dir DIR] -- COMMAND [ARGS...]
 
 Runs the whole product on this machine: a local control plane with fake (KWOK) nodes, the
 operator and its webhook, the sample ClusterDNS, a demo workload, and one resolver on
 127.0.0.1 for each ClusterDNS. Stays up until Ctrl-C.
 
+With --node real (Linux, as root): one real node instead (kubelet, containerd, CNI,
+kube-proxy) in a network namespace of its own; the image is built here from the Dockerfile,
+config/default is installed (the operator as its Deployment) and the sample ClusterDNS runs
+as pods behind its clusterIP 10.96.0.20. "local exec" runs a command inside that node's
+network, e.g. clusterdns local exec -- dig @10.96.0.20 kubernetes.default.svc.cluster.local
+
 flags:
+  --node kwok|real  fake KWOK nodes (default; no root needed) or one real node
   --state-dir DIR   where local.json (the facts for scripts) and the lock go (default .clusterdns in the checkout)
 `;
 
 const AVAILABLE_TIMEOUT_MS = 120_000;
 
 export async function run(args: string[]): Promise<number> {
+  if (args[0] === 'exec') return exec(args.slice(1));
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, 'state-dir': { type: 'string' } } }));
+    ({ values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, 'state-dir': { type: 'string' }, node: { type: 'string', default: 'kwok' } } }));
+    if (values.node !== 'kwok' && values.node !== 'real') throw new Error(`--node must be kwok or real, not "${values.node}"`);
   } catch (error) {
     process.stderr.write(`clusterdns local: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
     return 2;
@@ -46,6 +59,14 @@ export async function run(args: string[]): Promise<number> {
   }
   const say = (line: string): void => { process.stderr.write(`clusterdns local: ${line}\n`); };
   const state = new LocalStateDir(values['state-dir'] ?? join(repositoryRoot(), '.clusterdns'));
+  if (values.node === 'real') {
+    // Checked before the lock: a machine that cannot run the node gets the reason and nothing else.
+    const missing = missingRequirements(probeHost());
+    if (missing.length > 0) {
+      say(new NodeRequirementsError(missing).message);
+      return 1;
+    }
+  }
   try {
     state.lock();
   } catch (error) {
@@ -61,6 +82,7 @@ export async function run(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (values.node === 'real') return runRealNode(state, say, stop.signal);
   let plane: ControlPlane | undefined;
   try {
     plane = await ControlPlane.start({ log: say });
@@ -74,6 +96,43 @@ export async function run(args: string[]): Promise<number> {
     await plane?.stop();
     state.clear();
   }
+}
+
+async function runRealNode(state: LocalStateDir, say: (line: string) => void, signal: AbortSignal): Promise<number> {
+  try {
+    await serveRealNode(state, say, signal);
+    return 0;
+  } catch (error) {
+    if (signal.aborted) return 0;
+    say(error instanceof Error ? error.message : String(error));
+    return 1;
+  } finally {
+    state.clear();
+  }
+}
+
+/** `clusterdns local exec -- COMMAND...`: COMMAND in the running real node's network. */
+async function exec(args: string[]): Promise<number> {
+  const separator = args.indexOf('--');
+  const flags = separator === -1 ? [] : args.slice(0, separator);
+  const command = separator === -1 ? args : args.slice(separator + 1);
+  let stateDir: string | undefined;
+  try {
+    stateDir = parseArgs({ args: flags, options: { 'state-dir': { type: 'string' } } }).values['state-dir'];
+  } catch (error) {
+    process.stderr.write(`clusterdns local exec: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (command.length === 0) {
+    process.stderr.write(`clusterdns local exec: no command given\n\n${USAGE}`);
+    return 2;
+  }
+  const state = new LocalStateDir(stateDir ?? join(repositoryRoot(), '.clusterdns')).read();
+  if (!state?.node) {
+    process.stderr.write('clusterdns local exec: no real node is running (start one with: clusterdns local --node real)\n');
+    return 1;
+  }
+  return runInNetwork(state.node.pid, command);
 }
 
 /** Installs and runs the product on `plane` until `signal` aborts. */
