@@ -4,9 +4,9 @@
  */
 import dnsPacket from 'dns-packet';
 import type { Answer } from 'dns-packet';
-import { decodeQuery } from '../../src/resolver/wire-query.ts';
-import { encodeResponse } from '../../src/resolver/wire-writer.ts';
-import { encodeQuery } from '../../test/resolver/dns.ts';
+import { decodeQuery } from '../../src/dns/query-decoder.ts';
+import { encodeResponse } from '../../src/dns/response-encoder.ts';
+import { encodeQuery } from '../../test/dns/client.ts';
 
 export interface CodecResult {
   readonly handNs: number;

@@ -7,7 +7,7 @@
  */
 import { createSocket } from 'node:dgram';
 import type { KubeClient } from '../../src/kube/client.ts';
-import { encodeQuery } from '../../test/resolver/dns.ts';
+import { encodeQuery } from '../../test/dns/client.ts';
 
 export interface PropagationResult {
   readonly samples: number;

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, httpRequest, waitFor } from '../../src/local/net.ts';
-import { ask } from '../../test/resolver/dns.ts';
+import { ask } from '../../test/dns/client.ts';
 
 export interface RunningServer {
   readonly name: string;

@@ -83,6 +83,28 @@ export const tolerationSchema = z.strictObject({
   tolerationSeconds: z.number().int().optional(),
 });
 
+/** The Service that answers at the instance's clusterIP whenever the instance cannot. */
+export const DEFAULT_BASELINE = { namespace: 'kube-system', name: 'kube-dns' } as const;
+
+export const serviceReferenceSchema = z.strictObject({
+  namespace: z.string().max(63).regex(DNS1123_LABEL, 'must be a namespace name (a DNS-1123 label)').default(DEFAULT_BASELINE.namespace),
+  name: z.string().max(63).regex(DNS1035_LABEL, 'must be a Service name (a DNS-1035 label)').default(DEFAULT_BASELINE.name),
+});
+
+export const baselineSchema = z.strictObject({
+  service: serviceReferenceSchema.default({ ...DEFAULT_BASELINE }),
+});
+
+/** Who answers at the clusterIP: the instance (falling back to the baseline), or the baseline only (a rollback). */
+export const routingSchema = z.enum(['Instance', 'Baseline']);
+/** On delete: keep the clusterIP answering until no injected pod is left, or go at once. */
+export const drainSchema = z.enum(['Wait', 'Immediate']);
+/** Who answers at the clusterIP now. */
+export const servingSchema = z.enum(['Instance', 'Baseline', 'None']);
+export type ServiceReference = z.infer<typeof serviceReferenceSchema>;
+export type Routing = z.infer<typeof routingSchema>;
+export type Serving = z.infer<typeof servingSchema>;
+
 /** Free-form Kubernetes structures passed through to the resolver pods unchanged. */
 const passthrough = z.record(z.string(), z.unknown());
 
@@ -126,6 +148,9 @@ export const clusterDNSSpecSchema = z.strictObject({
   upstream: upstreamSchema.default({ nameservers: [], cacheSeconds: 30 }),
   stubDomains: boundedRecord(domainSchema, z.array(ipSchema).min(1).max(3), 32).default({}),
   injection: injectionSchema.default({ percent: 100 }),
+  baseline: baselineSchema.default({ service: { ...DEFAULT_BASELINE } }),
+  routing: routingSchema.default('Instance'),
+  drain: drainSchema.default('Wait'),
   resources: resourcesSchema.optional(),
   nodeSelector: boundedRecord(z.string(), z.string().max(63), 64).optional(),
   tolerations: z.array(tolerationSchema).max(64).optional(),
@@ -151,6 +176,8 @@ export const clusterDNSStatusSchema = z.object({
   version: z.string().optional(),
   replicas: z.number().int().optional(),
   readyReplicas: z.number().int().optional(),
+  serving: servingSchema.optional(),
+  injectedPods: z.number().int().optional(),
   conditions: z.array(conditionSchema).optional(),
 });
 
@@ -166,6 +193,7 @@ export const clusterDNSSchema = z.object({
     annotations: z.record(z.string(), z.string()).optional(),
     creationTimestamp: z.string().optional(),
     deletionTimestamp: z.string().optional(),
+    finalizers: z.array(z.string()).optional(),
   }),
   spec: clusterDNSSpecSchema,
   status: clusterDNSStatusSchema.optional(),
@@ -185,7 +213,7 @@ export function replicasPolicy(spec: ClusterDNSSpec): ReplicasPolicy {
 }
 export type ClusterDNSStatus = z.infer<typeof clusterDNSStatusSchema>;
 export type Condition = z.infer<typeof conditionSchema>;
-export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'Scaled';
+export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'Scaled' | 'Serving' | 'Draining';
 
 /** Parses a ClusterDNS (defaults applied); errors name the field, e.g. `spec.ttl: ...`. */
 export function parseClusterDNS(raw: unknown): { ok: true; value: ClusterDNS } | { ok: false; error: string } {

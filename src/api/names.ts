@@ -13,6 +13,13 @@ export const INSTANCE_LABEL = 'clusterdns.io/instance';
 export const OPT_OUT = 'none';
 /** Set by the webhook on every pod it changed: `<name>@<version>`. */
 export const INJECTED_ANNOTATION = 'clusterdns.io/injected';
+/**
+ * Set by the webhook beside the annotation: `<name>`. A label, so that the operator can watch
+ * exactly the pods that depend on an instance (a label-selected watch) to count and drain them.
+ */
+export const INJECTED_INTO_LABEL = 'clusterdns.io/injected-into';
+/** On every ClusterDNS: deletion waits until no injected pod depends on its clusterIP (`spec.drain`). */
+export const DRAIN_FINALIZER = 'clusterdns.io/drain';
 
 export const FIELD_MANAGER = 'clusterdns-operator';
 export const DEFAULT_NAMESPACE = 'clusterdns-system';

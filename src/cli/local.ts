@@ -23,10 +23,14 @@ import { LocalResolvers } from '../local/resolvers.ts';
 import { clusterdnsCommand } from '../local/self.ts';
 import type { ServedInstance } from '../local/resolvers.ts';
 import { AlreadyRunningError, LocalStateDir } from '../local/state.ts';
+import { missingRequirements, NodeRequirementsError, probeHost } from '../local/node-requirements.ts';
+import { runInNetwork } from '../local/node-exec.ts';
+import { serveRealNode } from '../local/real-mode.ts';
 import { compareCommand, digCommand, localState, summaryText } from '../local/summary.ts';
 import type { LocalFacts } from '../local/summary.ts';
 
-const USAGE = `usage: clusterdns local [--state-dir DIR] [--upstream IP[:PORT]]
+const USAGE = `usage: clusterdns local [--node kwok|real] [--state-dir DIR] [--upstream IP[:PORT]]
+       clusterdns local exec [--state-dir DIR] -- COMMAND [ARGS...]
 
 Runs the whole product on this machine: a local control plane with fake (KWOK) nodes, the
 cluster's own kube-dns (kubeadm's CoreDNS at 10.96.0.10), the operator and its webhook, the
@@ -34,7 +38,14 @@ sample ClusterDNS, a demo workload, and one process on 127.0.0.1 for kube-dns an
 ClusterDNS (CoreDNS of its release for engine coredns, built the first time). Stays up until
 Ctrl-C.
 
+With --node real (Linux, as root): one real node instead (kubelet, containerd, CNI,
+kube-proxy) in a network namespace of its own; the image is built here from the Dockerfile,
+config/default is installed (the operator as its Deployment) and the sample ClusterDNS runs
+as pods behind its clusterIP 10.96.0.20. "local exec" runs a command inside that node's
+network, e.g. clusterdns local exec -- dig @10.96.0.20 kubernetes.default.svc.cluster.local
+
 flags:
+  --node kwok|real       fake KWOK nodes (default; no root needed) or one real node
   --state-dir DIR        where local.json (the facts for scripts) and the lock go (default .clusterdns in the checkout)
   --upstream IP[:PORT]   where kube-dns and every instance without spec.upstream.nameservers forward names
                          outside the cluster (default: the nameservers of /etc/resolv.conf, as on a node)
@@ -43,9 +54,11 @@ flags:
 const AVAILABLE_TIMEOUT_MS = 120_000;
 
 export async function run(args: string[]): Promise<number> {
+  if (args[0] === 'exec') return exec(args.slice(1));
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, 'state-dir': { type: 'string' }, upstream: { type: 'string' } } }));
+    ({ values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, 'state-dir': { type: 'string' }, node: { type: 'string', default: 'kwok' }, upstream: { type: 'string' } } }));
+    if (values.node !== 'kwok' && values.node !== 'real') throw new Error(`--node must be kwok or real, not "${values.node}"`);
     if (values.upstream !== undefined) values.upstream = upstreamFlag(values.upstream);
   } catch (error) {
     process.stderr.write(`clusterdns local: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
@@ -57,6 +70,14 @@ export async function run(args: string[]): Promise<number> {
   }
   const say = (line: string): void => { process.stderr.write(`clusterdns local: ${line}\n`); };
   const state = new LocalStateDir(values['state-dir'] ?? join(repositoryRoot(), '.clusterdns'));
+  if (values.node === 'real') {
+    // Checked before the lock: a machine that cannot run the node gets the reason and nothing else.
+    const missing = missingRequirements(probeHost());
+    if (missing.length > 0) {
+      say(new NodeRequirementsError(missing).message);
+      return 1;
+    }
+  }
   try {
     state.lock();
   } catch (error) {
@@ -72,6 +93,7 @@ export async function run(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (values.node === 'real') return runRealNode(state, say, stop.signal);
   let plane: ControlPlane | undefined;
   try {
     plane = await ControlPlane.start({ log: say });
@@ -92,6 +114,43 @@ function upstreamFlag(text: string): string {
   const server = parseServer(text);
   if (isIP(server.host) === 0) throw new Error(`--upstream must be IP[:PORT], not "${text}"`);
   return formatServer(server);
+}
+
+async function runRealNode(state: LocalStateDir, say: (line: string) => void, signal: AbortSignal): Promise<number> {
+  try {
+    await serveRealNode(state, say, signal);
+    return 0;
+  } catch (error) {
+    if (signal.aborted) return 0;
+    say(error instanceof Error ? error.message : String(error));
+    return 1;
+  } finally {
+    state.clear();
+  }
+}
+
+/** `clusterdns local exec -- COMMAND...`: COMMAND in the running real node's network. */
+async function exec(args: string[]): Promise<number> {
+  const separator = args.indexOf('--');
+  const flags = separator === -1 ? [] : args.slice(0, separator);
+  const command = separator === -1 ? args : args.slice(separator + 1);
+  let stateDir: string | undefined;
+  try {
+    stateDir = parseArgs({ args: flags, options: { 'state-dir': { type: 'string' } } }).values['state-dir'];
+  } catch (error) {
+    process.stderr.write(`clusterdns local exec: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (command.length === 0) {
+    process.stderr.write(`clusterdns local exec: no command given\n\n${USAGE}`);
+    return 2;
+  }
+  const state = new LocalStateDir(stateDir ?? join(repositoryRoot(), '.clusterdns')).read();
+  if (!state?.node) {
+    process.stderr.write('clusterdns local exec: no real node is running (start one with: clusterdns local --node real)\n');
+    return 1;
+  }
+  return runInNetwork(state.node.pid, command);
 }
 
 /** Installs and runs the product on `plane` until `signal` aborts. */

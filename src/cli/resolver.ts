@@ -7,9 +7,10 @@
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import type { ResolverConfig } from '../api/resolver-config.ts';
-import { ConfigError, isJson, parseJsonConfig, readConfigText, validateResolverConfig } from '../resolver/config.ts';
+import { ConfigError, isJson, parseJsonConfig, readConfigText, validateResolverConfig } from '../resolver/config-file.ts';
+import { readHostFacts } from '../resolver/host-facts.ts';
 import { Resolver } from '../resolver/resolver.ts';
-import { kubeClientFor, runStartupWorker } from '../resolver/startup.ts';
+import { kubeClientFor, runStartupHelper } from '../resolver/startup-helper.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { createLogger } from '../kube/log.ts';
 
@@ -51,7 +52,8 @@ export async function run(args: string[]): Promise<number> {
   let resolver: Resolver;
   try {
     const { config, client } = await prepare(values.config, values.kubeconfig);
-    resolver = new Resolver({ config, client, log: createLogger('resolver', config.logLevel) });
+    // The machine's facts are read here, once, and passed in: no constructor reads anything.
+    resolver = new Resolver({ config, client, host: readHostFacts(), log: createLogger('resolver', config.logLevel) });
     await resolver.start();
     void resolver.synced.then(() => setTimeout(() => { setFlagsFromString('--no-optimize-for-size'); }, SETTLE_MS).unref());
   } catch (error) {
@@ -73,9 +75,9 @@ export async function run(args: string[]): Promise<number> {
 /** Reads and validates the config file and finds the apiserver and its credentials. */
 async function prepare(configFile: string, kubeconfig: string | undefined): Promise<{ config: ResolverConfig; client: KubeClient }> {
   const text = readConfigText(configFile);
-  // JSON is checked before anything else starts; YAML needs the worker's parser.
+  // JSON is checked before anything else starts; YAML needs the helper's parser.
   const fromJson = isJson(text) ? validateResolverConfig(parseJsonConfig(text, configFile), configFile) : undefined;
-  const found = await runStartupWorker(fromJson ? { kubeconfig } : { yaml: text, kubeconfig });
+  const found = await runStartupHelper(fromJson ? { kubeconfig } : { yaml: text, kubeconfig });
   if (found.config?.error !== undefined) throw new ConfigError(`${configFile}: not valid YAML: ${found.config.error}`);
   const config = fromJson ?? validateResolverConfig(found.config?.value, configFile);
   if (!found.access.value) throw new Error(`no usable kubeconfig: ${found.access.error ?? 'unknown error'}`);

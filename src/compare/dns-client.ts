@@ -11,7 +11,7 @@ import type { DecodedPacket, RecordType } from 'dns-packet';
 import type { NormalisedAnswer } from './answers.ts';
 import { normalise } from './answers.ts';
 import type { Question } from './questions.ts';
-import { exchangeOverTcp } from '../resolver/tcp-exchange.ts';
+import { exchangeOverTcp } from '../dns/tcp-exchange.ts';
 
 export interface Server {
   readonly host: string;

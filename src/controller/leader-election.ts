@@ -60,6 +60,15 @@ export function decideLease(current: LeaseSpec | undefined, observedAtMs: number
   };
 }
 
+/**
+ * How long a replica that does not lead waits before it asks again: the retry period
+ * stretched by up to a fifth (client-go's jitter factor of 1.2), so that replicas do not
+ * ask in lockstep.
+ */
+export function retryDelayMs(retryPeriodMs: number, random: () => number): number {
+  return retryPeriodMs * (1 + 0.2 * random());
+}
+
 /** metav1.MicroTime: RFC 3339 with microseconds. */
 export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -78,6 +87,8 @@ export interface LeaseElectorOptions {
   readonly identity: string;
   readonly timings?: LeaderElectionTimings;
   readonly clock: Clock;
+  /** The jitter of the retries; default Math.random. */
+  readonly random?: () => number;
   readonly log: Logger;
 }
 
@@ -102,8 +113,7 @@ export class LeaseElector implements Elector {
     log.info({ lease: `${this.options.namespace}/${this.options.name ?? LEASE_NAME}`, identity: this.identity }, 'waiting to lead');
     while (!signal.aborted) {
       if (await this.tryAcquireOrRenew()) return true;
-      // client-go's jitter factor of 1.2, so that replicas do not ask in lockstep.
-      await sleep(clock, this.timings.retryPeriodMs * (1 + 0.2 * Math.random()), signal);
+      await sleep(clock, retryDelayMs(this.timings.retryPeriodMs, this.options.random ?? Math.random), signal);
     }
     return false;
   }

@@ -76,7 +76,8 @@ export function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-function manifest(kind: ChildKind, cr: ClusterDNS, config: RenderConfig, body: Record<string, unknown>): Manifest {
+/** A child of `cr` in the operator's namespace: its standard labels and controller owner reference, and `body`. */
+export function manifest(kind: ChildKind, cr: ClusterDNS, config: RenderConfig, body: Record<string, unknown>): Manifest {
   const { name, uid = '' } = cr.metadata;
   return {
     apiVersion: CHILD_KINDS[kind].apiVersion,
@@ -171,9 +172,14 @@ function container(cr: ClusterDNS, files: EngineFiles): Record<string, unknown> 
       httpGet: { path: '/health', port: RESOLVER_PORTS.health, scheme: 'HTTP' },
       initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, successThreshold: 1, failureThreshold: 5,
     },
+    // A pod in lameduck must be seen unready (its endpoint no longer serving) well before the
+    // lameduck ends: only then does kube-proxy drop the UDP conntrack entries that still lead
+    // to it. Clients reuse source ports, so without that a query of a new lookup can land on
+    // a flow to the old pod after its process is gone (kube-proxy keeps the flows of serving
+    // terminating endpoints). Probed every second, it is out within about two.
     readinessProbe: {
       httpGet: { path: '/ready', port: RESOLVER_PORTS.ready, scheme: 'HTTP' },
-      periodSeconds: 5, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 3,
+      periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 2,
     },
     resources: cr.spec.resources ?? DEFAULT_RESOURCES,
     securityContext: {

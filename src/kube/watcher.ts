@@ -12,7 +12,7 @@
  * resourceVersion is an opaque string: it is only ever passed back to the apiserver.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Backoff } from './backoff.ts';
+import { Backoff, DEFAULT_BACKOFF } from './backoff.ts';
 import { KubeApiError } from './client.ts';
 import type { KubeClient } from './client.ts';
 
@@ -85,6 +85,10 @@ export interface WatcherOptions<T> {
   readonly backoff?: Backoff;
   /** Page size of lists; 500 as client-go. */
   readonly pageSize?: number;
+  /** Spreads the watches' server-side timeouts (tests pass a fixed one); default Math.random. */
+  readonly random?: () => number;
+  /** Milliseconds since the epoch; default Date.now. */
+  readonly now?: () => number;
 }
 
 export interface RawObject {
@@ -105,15 +109,27 @@ interface RawWatchEvent {
 /** How long a watch may stay silent before we reconnect (bookmarks arrive about every minute). */
 const IDLE_TIMEOUT_MS = 90_000;
 
+/**
+ * The `timeoutSeconds` of one watch request: 5 to 10 minutes as client-go chooses it, so that
+ * the watches of many clients do not all end, and reconnect, at the same moment.
+ */
+export function watchTimeoutSeconds(random: () => number): number {
+  return 300 + Math.floor(random() * 300);
+}
+
 /** Runs list-and-watch until `signal` aborts. Nothing starts before `run()` is called. */
 export class Watcher<T> {
   private readonly options: WatcherOptions<T>;
   private readonly backoff: Backoff;
+  private readonly random: () => number;
+  private readonly now: () => number;
   private state: WatcherState = { phase: 'listing' };
 
   constructor(options: WatcherOptions<T>) {
     this.options = options;
-    this.backoff = options.backoff ?? new Backoff();
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.backoff = options.backoff ?? new Backoff(DEFAULT_BACKOFF, this.random);
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -163,7 +179,7 @@ export class Watcher<T> {
    */
   private async watch(resourceVersion: string, signal: AbortSignal): Promise<WatcherInput<T>> {
     const { client, resource, shrink } = this.options;
-    const began = Date.now();
+    const began = this.now();
     let delivered = 0;
     let ending: WatcherInput<T> | undefined;
     try {
@@ -182,8 +198,7 @@ export class Watcher<T> {
           watch: 1,
           resourceVersion,
           allowWatchBookmarks: true,
-          // Spread reconnects over time as client-go does (5 to 10 minutes).
-          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+          timeoutSeconds: watchTimeoutSeconds(this.random),
           labelSelector: resource.labelSelector,
           fieldSelector: resource.fieldSelector,
         },
@@ -194,7 +209,7 @@ export class Watcher<T> {
     }
     if (ending) return ending;
     // A server that closes every watch at once would otherwise be asked again without pause.
-    if (delivered === 0 && Date.now() - began < 1000) return { kind: 'failed', error: new Error(`watch of ${resource.path} closed at once`) };
+    if (delivered === 0 && this.now() - began < 1000) return { kind: 'failed', error: new Error(`watch of ${resource.path} closed at once`) };
     return { kind: 'watchEnded' };
   }
 }

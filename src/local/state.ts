@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from './process.ts';
 
 export interface LocalState {
   readonly pid: number;
@@ -23,6 +24,8 @@ export interface LocalState {
     /** Why it is not served as asked (a CoreDNS release being built, one that does not exist, ...). */
     readonly error?: string;
   }>;
+  /** With `--node real`: the process whose network namespace is the node's, and the node IP. */
+  readonly node?: { readonly pid: number; readonly address: string };
 }
 
 /** Another local mode holds the lock. */
@@ -75,18 +78,19 @@ export class LocalStateDir {
     renameSync(temp, this.stateFile);
   }
 
+  /** The running local mode's facts, if one runs. */
+  read(): LocalState | undefined {
+    try {
+      const state = JSON.parse(readFileSync(this.stateFile, 'utf8')) as LocalState;
+      return isAlive(state.pid) ? state : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Removes the state file and the lock. */
   clear(): void {
     rmSync(this.stateFile, { force: true });
     rmSync(this.lockFile, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -9,29 +9,27 @@
  * endpoints controllers take the pod out of its Service before it stops; `stop()` closes
  * everything. Nothing starts in the constructor.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResolverConfig } from '../api/resolver-config.ts';
 import type { Backoff } from '../kube/backoff.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
-import { HttpEndpoints } from './http.ts';
-import { ClusterIndex } from './index.ts';
-import { ResolverMetrics } from './metrics.ts';
-import { ServingStack, defaultUpstreams, localAddresses } from './serving.ts';
-import { QueryStats } from './stats.ts';
-import { ServingThreads } from './threads.ts';
-import { runClusterWatch, watchedKinds } from './watch.ts';
+import { ClusterIndex } from './cluster/cluster-index.ts';
+import { runClusterWatch, watchedKinds } from './cluster/watch.ts';
+import { defaultUpstreams, localAddresses } from './host-facts.ts';
+import type { HostFacts } from './host-facts.ts';
+import { HttpEndpoints } from './http-endpoints.ts';
+import { QueryStats } from './metrics/query-stats.ts';
+import { ResolverMetrics } from './metrics/registry.ts';
+import { ServingStack } from './serve/serving-stack.ts';
+import { ServingThreads } from './serve/serving-threads.ts';
 
 export interface ResolverOptions {
   readonly config: ResolverConfig;
   readonly client: KubeClient;
   readonly log: Logger;
-  /** Where the default upstream servers come from when the config names none. */
-  readonly resolvConfPath?: string;
+  /** The machine's facts, read once by the command's main (host-facts.ts). */
+  readonly host: HostFacts;
   readonly backoff?: () => Backoff;
 }
 
@@ -42,27 +40,11 @@ export interface ResolverOptions {
 export const MAX_AUTO_THREADS = 4;
 
 /**
- * The number of serving threads: the config's, or one per core the process is given (its
- * CPU affinity and its cgroup's CPU quota, as Go's GOMAXPROCS), at most MAX_AUTO_THREADS.
+ * The number of serving threads: the config's, or one per core the process is given
+ * (`HostFacts.cores`), at most MAX_AUTO_THREADS.
  */
-export function threadCount(threads: ResolverConfig['threads'], cores: number = coresGiven()): number {
+export function threadCount(threads: ResolverConfig['threads'], cores: number): number {
   return threads === 'auto' ? Math.min(MAX_AUTO_THREADS, Math.max(1, cores)) : threads;
-}
-
-/** CPU affinity, and the cgroup v2 CPU quota (`cpu.max`) when there is one. */
-export function coresGiven(cpuMax = readCpuMax()): number {
-  const affinity = availableParallelism();
-  const match = /^(\d+)\s+(\d+)/.exec(cpuMax ?? '');
-  if (!match) return affinity;
-  return Math.max(1, Math.min(affinity, Math.ceil(Number(match[1]) / Number(match[2]))));
-}
-
-function readCpuMax(): string | undefined {
-  try {
-    return readFileSync('/sys/fs/cgroup/cpu.max', 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 export class Resolver {
@@ -73,6 +55,7 @@ export class Resolver {
   private readonly serving: ServingStack;
   private readonly threads: ServingThreads | undefined;
   private readonly http: HttpEndpoints;
+  private readonly threadsTotal: number;
   private watching: Promise<void> | undefined;
   private inLameduck = false;
   private markSynced: () => void = () => undefined;
@@ -81,14 +64,15 @@ export class Resolver {
 
   constructor(options: ResolverOptions) {
     this.options = options;
-    const { config, log } = options;
+    const { config, log, host } = options;
     const server = `dns://${config.listenAddress === '0.0.0.0' ? '' : config.listenAddress}:${config.port}`;
     this.index = new ClusterIndex(watchedKinds(config.pods));
     const stats = new QueryStats(server);
-    this.metrics = new ResolverMetrics(stats, packageVersion());
-    const upstreams = defaultUpstreams(config, options.resolvConfPath ?? '/etc/resolv.conf');
-    const locals = localAddresses(config.listenAddress);
-    const count = threadCount(config.threads);
+    this.metrics = new ResolverMetrics(stats, host.version);
+    const upstreams = defaultUpstreams(config, host.resolvConf);
+    const locals = localAddresses(config.listenAddress, host.interfaces);
+    const count = threadCount(config.threads, host.cores);
+    this.threadsTotal = count;
     this.serving = new ServingStack({ config, index: this.index, stats, log, upstreams, localAddresses: locals, reusePort: count > 1 });
     this.threads = count > 1
       ? new ServingThreads({ count: count - 1, data: { config, server, upstreams, localAddresses: locals }, log, metrics: this.metrics, snapshot: () => this.index.snapshot() })
@@ -113,6 +97,7 @@ export class Resolver {
   async start(): Promise<void> {
     await this.serving.start();
     await this.threads?.start();
+    this.metrics.start();
     await this.http.start();
     const { config, client, log } = this.options;
     this.watching = runClusterWatch({
@@ -121,7 +106,7 @@ export class Resolver {
       onSynced: () => { this.markSynced(); },
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
     }, this.abort.signal);
-    log.info({ address: config.listenAddress, port: config.port, zone: config.clusterDomain, threads: threadCount(config.threads) }, 'resolver listening');
+    log.info({ address: config.listenAddress, port: config.port, zone: config.clusterDomain, threads: this.threadsTotal }, 'resolver listening');
   }
 
   /** 200 on /ready: synced, and not shutting down. */
@@ -146,15 +131,4 @@ export class Resolver {
     await this.http.close();
     this.options.log.info('resolver stopped');
   }
-}
-
-/** The version in the nearest package.json (for `coredns_build_info`). */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
-    dir = dirname(dir);
-  }
-  return 'unknown';
 }

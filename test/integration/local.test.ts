@@ -82,8 +82,8 @@ describe('clusterdns local', () => {
   });
 
   test('prints the ClusterDNS table, the kubeconfig and the pinned kubectl', () => {
-    assert.match(stdout, /NAME\s+ENGINE\s+VERSION\s+CLUSTER-IP\s+READY\s+AVAILABLE\s+AGE/);
-    assert.match(stdout, /^kube-dns-2\s+clusterdns\s+0\.1\.0\s+10\.96\.0\.20\s+2\s+True\s/m);
+    assert.match(stdout, /NAME\s+ENGINE\s+VERSION\s+CLUSTER-IP\s+READY\s+SERVING\s+AVAILABLE\s+AGE/);
+    assert.match(stdout, /^kube-dns-2\s+clusterdns\s+0\.1\.0\s+10\.96\.0\.20\s+2\s+Instance\s+True\s/m);
     const { kubeconfig, kubectl: binary } = state();
     assert.ok(stdout.includes(`export KUBECONFIG=${kubeconfig}`));
     assert.ok(stdout.includes(`alias kubectl=${binary}`));

@@ -33,6 +33,22 @@ const DEFAULT = join(repositoryRoot(), 'config', 'default');
 const NAMESPACE = 'clusterdns-system';
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection', '*']);
 
+/**
+ * The writes a ClusterRole rule may grant: only to the webhook configuration (by name, but for
+ * create, which cannot be limited to one) and to ClusterDNS objects, which are only patched
+ * (their finalizer), their status and finalizers subresources.
+ */
+function checkClusterWrites(role: string, rule: Rule, writes: readonly string[]): void {
+  for (const resource of rule.resources ?? []) {
+    assert.ok(['mutatingwebhookconfigurations', 'clusterdnses', 'clusterdnses/status', 'clusterdnses/finalizers'].includes(resource),
+      `ClusterRole ${role} writes ${resource} cluster-wide`);
+  }
+  if (rule.resources?.includes('clusterdnses')) assert.deepEqual(writes, ['patch'], `ClusterRole ${role} only patches ClusterDNS objects`);
+  if (rule.resources?.includes('mutatingwebhookconfigurations') && writes.some((verb) => verb !== 'create')) {
+    assert.deepEqual(rule.resourceNames, ['clusterdns-injector'], `ClusterRole ${role} changes only clusterdns-injector`);
+  }
+}
+
 describe('config/default', () => {
   let objects: ManifestObject[] = [];
   const find = (kind: string, name: string): ManifestObject => {
@@ -89,23 +105,14 @@ describe('config/default', () => {
     assert.equal(webhookPort, 9443);
   });
 
-  test('grants least privilege: no wildcard, cluster-wide writes only to its webhook configuration and ClusterDNS status', () => {
+  test('grants least privilege: no wildcard, cluster-wide writes only to its webhook configuration and ClusterDNS status and finalizers', () => {
     const roles = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
     assert.ok(roles.length >= 4);
     for (const role of roles) {
       for (const rule of role.rules ?? []) {
         for (const list of [rule.verbs, rule.resources ?? [], rule.apiGroups ?? []]) assert.ok(!list.includes('*'), `${role.kind} ${role.metadata.name} has no wildcard`);
         const writes = rule.verbs.filter((verb) => WRITE_VERBS.has(verb));
-        if (role.kind === 'ClusterRole' && writes.length > 0) {
-          for (const resource of rule.resources ?? []) {
-            assert.ok(['mutatingwebhookconfigurations', 'clusterdnses/status', 'clusterdnses/finalizers'].includes(resource),
-              `ClusterRole ${role.metadata.name} writes ${resource} cluster-wide`);
-          }
-          // create cannot be limited to a name; every other write to webhook configurations is.
-          if (rule.resources?.includes('mutatingwebhookconfigurations') && writes.some((verb) => verb !== 'create')) {
-            assert.deepEqual(rule.resourceNames, ['clusterdns-injector'], `ClusterRole ${role.metadata.name} changes only clusterdns-injector`);
-          }
-        }
+        if (role.kind === 'ClusterRole' && writes.length > 0) checkClusterWrites(role.metadata.name, rule, writes);
       }
       if (role.kind === 'Role') {
         assert.ok([NAMESPACE, 'default'].includes(role.metadata.namespace ?? ''), `Role ${role.metadata.name} is in ${NAMESPACE} (or default, for events)`);
@@ -117,6 +124,13 @@ describe('config/default', () => {
     const nodeRules = roles.flatMap((role) => (role.rules ?? []).filter((rule) => rule.resources?.includes('nodes')).map((rule) => ({ role: role.metadata.name, rule })));
     assert.deepEqual(nodeRules.map(({ role, rule }) => [role, rule.resources, [...rule.verbs].sort()]), [['clusterdns-operator', ['nodes'], ['list', 'watch']]],
       'the operator only lists and watches nodes (for spec.autoscaling), and nothing else touches them');
+    // Routing reads pods, Services and EndpointSlices cluster-wide (by label or name, see
+    // config/rbac/cluster_role.yaml) and never writes them outside its namespace.
+    const operator = find('ClusterRole', 'clusterdns-operator');
+    for (const resource of ['pods', 'services', 'endpointslices']) {
+      const verbs = (operator.rules ?? []).filter((r) => r.resources?.includes(resource)).flatMap((r) => r.verbs);
+      assert.deepEqual(verbs.sort(), ['list', 'watch'], `the operator only lists and watches ${resource} cluster-wide`);
+    }
     const resolver = find('ClusterRole', 'clusterdns-resolver');
     const resolverVerbs = new Set((resolver.rules ?? []).flatMap((r) => r.verbs));
     assert.ok(resolverVerbs.has('watch') && [...resolverVerbs].every((verb) => ['get', 'list', 'watch'].includes(verb)), 'the resolvers only read');

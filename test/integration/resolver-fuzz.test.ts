@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import dnsPacket from 'dns-packet';
 import { controlPlane, createNamespace, eventually, kubeClient } from '../support/cluster.ts';
-import { ask, encodeQuery, render } from '../resolver/dns.ts';
+import { ask, encodeQuery, render } from '../dns/client.ts';
 import { ResolverProcess } from '../resolver/process.ts';
 import { UpstreamServer } from '../resolver/upstream-server.ts';
 

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/local/net.ts';
 import { controlPlane, createNamespace, eventually, kubeClient } from '../support/cluster.ts';
-import { ask, render } from '../resolver/dns.ts';
+import { ask, render } from '../dns/client.ts';
 import { ResolverProcess } from '../resolver/process.ts';
 import { UpstreamServer } from '../resolver/upstream-server.ts';
 

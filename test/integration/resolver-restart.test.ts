@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { controlPlane, createNamespace, eventually, kubeClient } from '../support/cluster.ts';
-import { ask, render } from '../resolver/dns.ts';
+import { ask, render } from '../dns/client.ts';
 import { ResolverProcess } from '../resolver/process.ts';
 import { UpstreamServer } from '../resolver/upstream-server.ts';
 

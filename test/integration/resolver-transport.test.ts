@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { controlPlane, createNamespace, eventually, kubeClient } from '../support/cluster.ts';
-import { ask, decodeResponse, encodeQuery, render, udpExchange } from '../resolver/dns.ts';
+import { ask, decodeResponse, encodeQuery, render, udpExchange } from '../dns/client.ts';
 import { ResolverProcess } from '../resolver/process.ts';
 import { UpstreamServer } from '../resolver/upstream-server.ts';
 

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ipv6ToBytes } from '../../src/resolver/ip.ts';
+import { ipv6ToBytes } from '../../src/dns/ip.ts';
 import { controlPlane, createNamespace, eventually, kubeClient } from '../support/cluster.ts';
-import { ask, render } from '../resolver/dns.ts';
-import type { Rendered } from '../resolver/dns.ts';
+import { ask, render } from '../dns/client.ts';
+import type { Rendered } from '../dns/client.ts';
 import { ResolverProcess } from '../resolver/process.ts';
 import { UpstreamServer } from '../resolver/upstream-server.ts';
 

@@ -1,7 +1,7 @@
 /** The Lease decision of leader election, as a pure function of the Lease, the clocks and the identity. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decideLease, microTime } from '../../../src/controller/leader-election.ts';
+import { decideLease, microTime, retryDelayMs } from '../../../src/controller/leader-election.ts';
 import type { LeaseSpec } from '../../../src/controller/leader-election.ts';
 
 const LEASE_MS = 15_000;
@@ -56,5 +56,13 @@ describe('decideLease', () => {
 describe('microTime', () => {
   test('writes RFC 3339 with microseconds, as metav1.MicroTime', () => {
     assert.equal(microTime(Date.parse('2026-03-04T05:06:07.089Z')), '2026-03-04T05:06:07.089000Z');
+  });
+});
+
+describe('retryDelayMs', () => {
+  test('waits the retry period, stretched by up to a fifth so that replicas do not ask in lockstep', () => {
+    assert.equal(retryDelayMs(2000, () => 0), 2000);
+    assert.equal(retryDelayMs(2000, () => 0.5), 2200);
+    assert.equal(retryDelayMs(2000, () => 1), 2400);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseWatchLine, step } from '../../../src/kube/watcher.ts';
+import { parseWatchLine, step, watchTimeoutSeconds } from '../../../src/kube/watcher.ts';
 import type { WatcherInput, WatcherState } from '../../../src/kube/watcher.ts';
 
 const listing: WatcherState = { phase: 'listing' };
@@ -60,5 +60,13 @@ describe('parseWatchLine', () => {
 
   test('a line that is not JSON is a failure, not a crash', () => {
     assert.equal(parseWatchLine('{"type":', identity)?.kind, 'failed');
+  });
+});
+
+describe('watchTimeoutSeconds', () => {
+  test('spreads watch requests over 5 to 10 minutes, as client-go does', () => {
+    assert.equal(watchTimeoutSeconds(() => 0), 300);
+    assert.equal(watchTimeoutSeconds(() => 0.5), 450);
+    assert.equal(watchTimeoutSeconds(() => 0.999_999), 599);
   });
 });

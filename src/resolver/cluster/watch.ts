@@ -1,0 +1,100 @@
+/**
+ * The watch cache: list-and-watch of Services, EndpointSlices (discovery.k8s.io/v1),
+ * Namespaces and, in `pods: verified` mode, Pods (not in Succeeded, Failed or Unknown
+ * phase, as CoreDNS), each shrunk on arrival and applied to the index.
+ *
+ * The watches never end by themselves: src/kube/watcher.ts resumes after a dropped watch,
+ * lists afresh after `410 Gone` and keeps retrying (with backoff) while the apiserver is
+ * away; meanwhile the index keeps answering from what it has. Each EndpointSlice change
+ * that carries `endpoints.kubernetes.io/last-change-trigger-time` is observed in
+ * `coredns_kubernetes_dns_programming_duration_seconds`, as CoreDNS does.
+ */
+import type { PodsMode } from '../../api/clusterdns.ts';
+import type { Backoff } from '../../kube/backoff.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { Logger } from '../../kube/log.ts';
+import { Watcher } from '../../kube/watcher.ts';
+import type { RawObject, ResourceRef, WatchEvent } from '../../kube/watcher.ts';
+import type { ResolverMetrics } from '../metrics/registry.ts';
+import type { ClusterIndex, IndexedKind } from './cluster-index.ts';
+import { shrinkEndpointSlice, shrinkNamespace, shrinkPod, shrinkService } from './objects.ts';
+import type { SliceRecord } from './objects.ts';
+
+export interface ClusterWatchOptions {
+  readonly client: KubeClient;
+  readonly index: ClusterIndex;
+  readonly pods: PodsMode;
+  readonly metrics: ResolverMetrics;
+  readonly log: Logger;
+  /** A fresh backoff per watch (tests pass short ones). */
+  readonly backoff?: () => Backoff;
+  /** Told every event after the index applied it (the serving threads get a copy). */
+  readonly onEvent?: (kind: IndexedKind, event: WatchEvent<unknown>) => void;
+  /** Told once, when every kind has been listed. */
+  readonly onSynced?: () => void;
+  readonly now?: () => number;
+}
+
+/** The kinds a resolver watches (and waits for before it is ready). */
+export function watchedKinds(pods: PodsMode): IndexedKind[] {
+  return pods === 'verified' ? ['services', 'endpointslices', 'namespaces', 'pods'] : ['services', 'endpointslices', 'namespaces'];
+}
+
+const RESOURCES: Record<IndexedKind, ResourceRef> = {
+  services: { path: '/api/v1/services' },
+  endpointslices: { path: '/apis/discovery.k8s.io/v1/endpointslices' },
+  namespaces: { path: '/api/v1/namespaces' },
+  pods: { path: '/api/v1/pods', fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown' },
+};
+
+/** Runs the watches until `signal` aborts; resolves once they have all stopped. */
+export async function runClusterWatch(options: ClusterWatchOptions, signal: AbortSignal): Promise<void> {
+  const { index, log } = options;
+  const now = options.now ?? Date.now;
+  let reportedSync = false;
+  const afterEvent = (): void => {
+    if (!reportedSync && index.synced) {
+      reportedSync = true;
+      log.info({ ...index.counts }, 'watch cache synced');
+      options.onSynced?.();
+    }
+  };
+  const onError = (kind: IndexedKind) => (error: Error): void => {
+    log.warn({ kind, err: error.message }, 'watch failed; retrying');
+  };
+  const watch = <T>(kind: IndexedKind, shrink: (raw: RawObject) => T, apply: (event: WatchEvent<T>) => void): Promise<void> => {
+    const watcher = new Watcher<T>({
+      client: options.client,
+      resource: RESOURCES[kind],
+      shrink,
+      onEvent: (event) => {
+        apply(event);
+        options.onEvent?.(kind, event);
+        if (event.type === 'restarted') log.info({ kind, objects: event.objects.length }, 'listed');
+        afterEvent();
+      },
+      onError: onError(kind),
+      ...(options.backoff ? { backoff: options.backoff() } : {}),
+    });
+    return watcher.run(signal);
+  };
+  const runs = [
+    watch('services', shrinkService, (e) => { index.applyServices(e); }),
+    watch('endpointslices', shrinkEndpointSlice, (e) => {
+      index.applySlices(e);
+      if (e.type !== 'restarted') observeProgramming(e.object, options, now());
+    }),
+    watch('namespaces', shrinkNamespace, (e) => { index.applyNamespaces(e); }),
+  ];
+  if (options.pods === 'verified') runs.push(watch('pods', shrinkPod, (e) => { index.applyPods(e); }));
+  await Promise.all(runs);
+}
+
+/** Time from the change that triggered an EndpointSlice update to the moment it is answerable. */
+function observeProgramming(slice: SliceRecord, options: ClusterWatchOptions, now: number): void {
+  if (slice.triggerTime === undefined) return;
+  const service = options.index.service(slice.namespace, slice.service);
+  if (!service) return;
+  const kind = service.kind === 'headless' ? 'headless_with_selector' : 'cluster_ip';
+  options.metrics.programmed(kind, Math.max(0, now - slice.triggerTime) / 1000);
+}

@@ -1,0 +1,153 @@
+/**
+ * Extra serving threads, so that the resolver uses every core it is given.
+ *
+ * Each thread (thread-main.ts) binds the DNS port with SO_REUSEPORT, next to the main
+ * thread's sockets, and the kernel spreads queries over them. The apiserver sees one set of
+ * watches whatever the number of threads: the main thread watches and passes every event
+ * on, and each thread keeps its own copy of the index (the price: memory per thread, see
+ * bench/RESULTS.md). A thread that dies is started again with the main thread's index,
+ * after a backoff that grows while it keeps dying before it listens.
+ * /metrics adds up every thread's counters at scrape time.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ResolverConfig } from '../../api/resolver-config.ts';
+import { Backoff } from '../../kube/backoff.ts';
+import type { BackoffPolicy } from '../../kube/backoff.ts';
+import type { Logger } from '../../kube/log.ts';
+import type { WatchEvent } from '../../kube/watcher.ts';
+import type { IndexedKind } from '../cluster/cluster-index.ts';
+import type { StatsSnapshot } from '../metrics/query-stats.ts';
+import type { ResolverMetrics } from '../metrics/registry.ts';
+import type { ServerAddress } from '../upstream/routes.ts';
+
+export interface ThreadData {
+  readonly config: ResolverConfig;
+  /** The `server` label of the metrics. */
+  readonly server: string;
+  readonly upstreams: readonly ServerAddress[];
+  readonly localAddresses: readonly string[];
+}
+
+export type ToThread =
+  | { readonly type: 'event'; readonly kind: IndexedKind; readonly event: WatchEvent<unknown> }
+  | { readonly type: 'stats'; readonly id: number }
+  | { readonly type: 'stop' };
+
+export type ToMain =
+  | { readonly type: 'listening' }
+  | { readonly type: 'stats'; readonly id: number; readonly snapshot: StatsSnapshot }
+  | { readonly type: 'log'; readonly level: 'error' | 'warn'; readonly fields: object; readonly message: string };
+
+export interface ServingThreadsOptions {
+  readonly count: number;
+  readonly data: ThreadData;
+  readonly log: Logger;
+  readonly metrics: ResolverMetrics;
+  /** The index as events, for a thread that starts after the watches did. */
+  readonly snapshot: () => ReadonlyArray<{ kind: IndexedKind; event: WatchEvent<unknown> }>;
+}
+
+const SCRIPT = new URL(import.meta.url.endsWith('.ts') ? './thread-main.ts' : './thread-main.js', import.meta.url);
+const STATS_TIMEOUT_MS = 1000;
+/** About a second at first (a crash after listening is always restarted that soon), up to 30 s for a thread that cannot start. */
+const RESTART_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+export class ServingThreads {
+  private readonly options: ServingThreadsOptions;
+  private readonly workers = new Map<number, Worker>();
+  private readonly pendingStats = new Map<number, (snapshot: StatsSnapshot) => void>();
+  private readonly restarts = new Map<number, Backoff>();
+  private nextRequest = 0;
+  private stopping = false;
+
+  constructor(options: ServingThreadsOptions) {
+    this.options = options;
+  }
+
+  /** Starts the threads and resolves once each listens. */
+  async start(): Promise<void> {
+    await Promise.all(Array.from({ length: this.options.count }, (_, i) => this.spawn(i + 1)));
+  }
+
+  /** Passes a watch event to every thread. */
+  broadcast(kind: IndexedKind, event: WatchEvent<unknown>): void {
+    const message: ToThread = { type: 'event', kind, event };
+    for (const worker of this.workers.values()) worker.postMessage(message);
+  }
+
+  /** Asks every thread for its counters and hands them to the metrics (a thread that does not answer in time is skipped). */
+  async collect(): Promise<void> {
+    await Promise.all([...this.workers].map(async ([thread, worker]) => {
+      const id = this.nextRequest++;
+      const snapshot = await new Promise<StatsSnapshot | undefined>((resolve) => {
+        const timer = setTimeout(() => {
+          this.pendingStats.delete(id);
+          resolve(undefined);
+        }, STATS_TIMEOUT_MS);
+        this.pendingStats.set(id, (s) => {
+          clearTimeout(timer);
+          resolve(s);
+        });
+        worker.postMessage({ type: 'stats', id } satisfies ToThread);
+      });
+      if (snapshot) this.options.metrics.absorb(`thread-${thread}`, snapshot);
+    }));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.workers.values()].map(async (worker) => {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage({ type: 'stop' } satisfies ToThread);
+      const timer = setTimeout(() => { void worker.terminate(); }, 5000);
+      await exited;
+      clearTimeout(timer);
+    }));
+    this.workers.clear();
+  }
+
+  private spawn(thread: number): Promise<void> {
+    const { log } = this.options;
+    const worker = new Worker(SCRIPT, { workerData: this.options.data });
+    this.workers.set(thread, worker);
+    for (const { kind, event } of this.options.snapshot()) worker.postMessage({ type: 'event', kind, event } satisfies ToThread);
+    return new Promise((resolve, reject) => {
+      worker.on('message', (message: ToMain) => {
+        switch (message.type) {
+          case 'listening':
+            this.restarts.get(thread)?.reset();
+            resolve();
+            break;
+          case 'stats':
+            this.pendingStats.get(message.id)?.(message.snapshot);
+            this.pendingStats.delete(message.id);
+            break;
+          case 'log':
+            log[message.level]({ ...message.fields, thread }, message.message);
+            break;
+        }
+      });
+      worker.on('error', (error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        log.error({ thread, err: failure.message }, 'serving thread failed');
+        reject(failure);
+      });
+      worker.on('exit', (code) => {
+        if (this.workers.get(thread) === worker) this.workers.delete(thread);
+        if (this.stopping) return;
+        const delayMs = this.restartBackoffOf(thread).next();
+        log.error({ thread, code, delayMs }, 'serving thread exited; starting it again');
+        setTimeout(() => { if (!this.stopping) this.spawn(thread).catch(() => undefined); }, delayMs).unref();
+      });
+    });
+  }
+
+  private restartBackoffOf(thread: number): Backoff {
+    let backoff = this.restarts.get(thread);
+    if (!backoff) {
+      backoff = new Backoff(RESTART_BACKOFF);
+      this.restarts.set(thread, backoff);
+    }
+    return backoff;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * A serving thread (see serving-threads.ts): its own copy of the index, fed with the watch events
+ * the main thread receives, its own upstream cache and sockets on the shared port. It
+ * reports its counters when asked and stops when told.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ResolverConfig } from '../../api/resolver-config.ts';
+import { ClusterIndex } from '../cluster/cluster-index.ts';
+import { watchedKinds } from '../cluster/watch.ts';
+import { QueryStats } from '../metrics/query-stats.ts';
+import { ServingStack } from './serving-stack.ts';
+import type { ThreadData, ToMain, ToThread } from './serving-threads.ts';
+
+const data = workerData as ThreadData;
+const port = parentPort;
+const config: ResolverConfig = data.config;
+const index = new ClusterIndex(watchedKinds(config.pods));
+const stats = new QueryStats(data.server);
+const send = (message: ToMain): void => { port?.postMessage(message); };
+const stack = new ServingStack({
+  config, index, stats,
+  upstreams: data.upstreams,
+  localAddresses: data.localAddresses,
+  reusePort: true,
+  log: {
+    error: (fields, message) => { send({ type: 'log', level: 'error', fields, message }); },
+    warn: (fields, message) => { send({ type: 'log', level: 'warn', fields, message }); },
+  },
+});
+
+port?.on('message', (message: ToThread) => {
+  switch (message.type) {
+    case 'event':
+      index.apply(message.kind, message.event);
+      break;
+    case 'stats':
+      send({ type: 'stats', id: message.id, snapshot: stats.snapshot() });
+      break;
+    case 'stop':
+      void stack.close().then(() => { port.close(); });
+      break;
+  }
+});
+
+await stack.start();
+send({ type: 'listening' });
