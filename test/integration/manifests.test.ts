@@ -58,8 +58,11 @@ describe('config/default', () => {
   };
 
   before(async () => {
-    const rendered = await kubectlOk(['apply', '-k', DEFAULT, '--dry-run=client', '-o', 'json']);
-    objects = (JSON.parse(rendered) as { items: ManifestObject[] }).items;
+    // Rendered without the live objects: a client-side dry-run apply would patch those that
+    // earlier suites applied server-side (the CRD), which kubectl cannot do without the
+    // last-applied annotation. `create` prints one JSON document an object.
+    const rendered = await kubectlOk(['create', '-k', DEFAULT, '--dry-run=client', '-o', 'json']);
+    objects = JSON.parse(`[${rendered.trim().replace(/^\}\n\{/gm, '},{')}]`) as ManifestObject[];
   });
 
   test('holds the CRD, the namespace, the operator, its webhook Service and RBAC', () => {
