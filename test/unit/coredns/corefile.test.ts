@@ -119,6 +119,17 @@ describe('renderCorefile', () => {
     assert.ok(rendered.includes('health [::1]:8080 {'));
   });
 
+  test('a spec cannot write Corefile syntax: zones, domains and servers that would end a line or a block are refused first', () => {
+    const hostile: Array<Record<string, unknown>> = [
+      { clusterDomain: 'cluster.local }\n. {\n    whoami' },
+      { stubDomains: { 'corp.example {': ['10.0.0.53'] } },
+      { stubDomains: { 'corp.example': ['10.0.0.53 }'] } },
+      { upstream: { nameservers: ['1.1.1.1\n    log'] } },
+      { upstream: { nameservers: ['/etc/hosts'] } },
+    ];
+    for (const spec of hostile) assert.throws(() => config(spec), /spec\./, JSON.stringify(spec));
+  });
+
   test('the lameduck and max_concurrent follow the resolver\'s settings', () => {
     const rendered = lines(renderCorefile(config({}, { lameduckSeconds: 1.5, upstream: { nameservers: [], cacheSeconds: 30, timeoutSeconds: 2, maxConcurrent: 50 } }), dialectOf('1.15.0')));
     assert.ok(rendered.includes('lameduck 1.5s'));
