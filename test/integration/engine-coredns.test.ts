@@ -131,15 +131,18 @@ describe('the coredns engine', () => {
   });
 
   after(async () => {
-    stop.abort();
-    await Promise.all(runners);
-    await operator?.stop();
-    for (const name of Object.values(names)) await kubectl(['delete', 'cdns', name, '--ignore-not-found', '--wait=false']);
-    await rbac?.uninstall();
-    if (operatorNs) await deleteNamespace(operatorNs);
-    if (apps) await deleteNamespace(apps);
-    await upstream.stop();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      stop.abort();
+      await Promise.all(runners);
+      await operator?.stop();
+      for (const name of Object.values(names)) await kubectl(['delete', 'cdns', name, '--ignore-not-found', '--wait=false']);
+      await rbac?.uninstall();
+      if (operatorNs) await deleteNamespace(operatorNs);
+      if (apps) await deleteNamespace(apps);
+      await upstream.stop();
+    } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** What every engine and release must answer about the apps namespace. */
