@@ -29,7 +29,8 @@ out="$here/kubernetes/go.mod"
   echo "require k8s.io/kubernetes $v"
   echo
   echo "tool ("
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  # The control plane (component kubernetes) and the real node (component kubernetes-node).
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
     echo "	k8s.io/kubernetes/cmd/$cmd"
   done
   echo ")"

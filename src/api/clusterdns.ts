@@ -32,6 +32,12 @@ export const RELEASE_VERSION = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/
 /** A Kubernetes resource quantity such as `100m`, `70Mi` or `1.5`. */
 export const QUANTITY = /^[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 
+/** Which DNS server an instance's pods run: clusterdns' own resolver, or a CoreDNS release. */
+export const engineSchema = z.enum(['clusterdns', 'coredns']);
+export type Engine = z.infer<typeof engineSchema>;
+/** A CoreDNS release as `spec.version` names it (the image tag is `v<version>`). */
+export const COREDNS_VERSION = /^[0-9]+\.[0-9]+\.[0-9]+$/;
+
 export const ipSchema = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' });
 export const podsModeSchema = z.enum(['disabled', 'insecure', 'verified']);
 export type PodsMode = z.infer<typeof podsModeSchema>;
@@ -39,6 +45,7 @@ export type PodsMode = z.infer<typeof podsModeSchema>;
 /** The CRD's CEL messages, word for word, so that both refusals read alike. */
 export const REPLICAS_OR_AUTOSCALING = 'spec.replicas and spec.autoscaling are mutually exclusive: remove spec.replicas to let spec.autoscaling decide the replicas';
 export const AUTOSCALING_NEEDS_A_RATIO = 'set coresPerReplica, nodesPerReplica or both (kube-dns-autoscaler uses 256 and 16)';
+export const COREDNS_VERSION_SHAPE = 'with engine coredns, spec.version is a CoreDNS release such as 1.11.1 (without the v of the image tag)';
 
 const domainSchema = z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain (lower case, dots between labels)');
 
@@ -76,6 +83,28 @@ export const tolerationSchema = z.strictObject({
   tolerationSeconds: z.number().int().optional(),
 });
 
+/** The Service that answers at the instance's clusterIP whenever the instance cannot. */
+export const DEFAULT_BASELINE = { namespace: 'kube-system', name: 'kube-dns' } as const;
+
+export const serviceReferenceSchema = z.strictObject({
+  namespace: z.string().max(63).regex(DNS1123_LABEL, 'must be a namespace name (a DNS-1123 label)').default(DEFAULT_BASELINE.namespace),
+  name: z.string().max(63).regex(DNS1035_LABEL, 'must be a Service name (a DNS-1035 label)').default(DEFAULT_BASELINE.name),
+});
+
+export const baselineSchema = z.strictObject({
+  service: serviceReferenceSchema.default({ ...DEFAULT_BASELINE }),
+});
+
+/** Who answers at the clusterIP: the instance (falling back to the baseline), or the baseline only (a rollback). */
+export const routingSchema = z.enum(['Instance', 'Baseline']);
+/** On delete: keep the clusterIP answering until no injected pod is left, or go at once. */
+export const drainSchema = z.enum(['Wait', 'Immediate']);
+/** Who answers at the clusterIP now. */
+export const servingSchema = z.enum(['Instance', 'Baseline', 'None']);
+export type ServiceReference = z.infer<typeof serviceReferenceSchema>;
+export type Routing = z.infer<typeof routingSchema>;
+export type Serving = z.infer<typeof servingSchema>;
+
 /** Free-form Kubernetes structures passed through to the resolver pods unchanged. */
 const passthrough = z.record(z.string(), z.unknown());
 
@@ -106,6 +135,7 @@ export const autoscalingSchema = z.strictObject({
  * a misspelt field is an error, not a silent default.
  */
 export const clusterDNSSpecSchema = z.strictObject({
+  engine: engineSchema.default('clusterdns'),
   version: z.string().regex(RELEASE_VERSION, 'must be an image tag that is a label value, such as 0.1.0'),
   image: z.string().max(512).optional(),
   /** Empty or absent: Kubernetes allocates one. */
@@ -118,12 +148,17 @@ export const clusterDNSSpecSchema = z.strictObject({
   upstream: upstreamSchema.default({ nameservers: [], cacheSeconds: 30 }),
   stubDomains: boundedRecord(domainSchema, z.array(ipSchema).min(1).max(3), 32).default({}),
   injection: injectionSchema.default({ percent: 100 }),
+  baseline: baselineSchema.default({ service: { ...DEFAULT_BASELINE } }),
+  routing: routingSchema.default('Instance'),
+  drain: drainSchema.default('Wait'),
   resources: resourcesSchema.optional(),
   nodeSelector: boundedRecord(z.string(), z.string().max(63), 64).optional(),
   tolerations: z.array(tolerationSchema).max(64).optional(),
   affinity: passthrough.optional(),
   priorityClassName: z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain').optional(),
-}).refine((spec) => spec.replicas === undefined || spec.autoscaling === undefined, { message: REPLICAS_OR_AUTOSCALING, path: ['autoscaling'] });
+})
+  .refine((spec) => spec.replicas === undefined || spec.autoscaling === undefined, { message: REPLICAS_OR_AUTOSCALING, path: ['autoscaling'] })
+  .refine((spec) => spec.engine !== 'coredns' || COREDNS_VERSION.test(spec.version), { message: COREDNS_VERSION_SHAPE, path: ['version'] });
 
 export const conditionSchema = z.object({
   type: z.string(),
@@ -141,6 +176,8 @@ export const clusterDNSStatusSchema = z.object({
   version: z.string().optional(),
   replicas: z.number().int().optional(),
   readyReplicas: z.number().int().optional(),
+  serving: servingSchema.optional(),
+  injectedPods: z.number().int().optional(),
   conditions: z.array(conditionSchema).optional(),
 });
 
@@ -156,6 +193,7 @@ export const clusterDNSSchema = z.object({
     annotations: z.record(z.string(), z.string()).optional(),
     creationTimestamp: z.string().optional(),
     deletionTimestamp: z.string().optional(),
+    finalizers: z.array(z.string()).optional(),
   }),
   spec: clusterDNSSpecSchema,
   status: clusterDNSStatusSchema.optional(),
@@ -175,7 +213,7 @@ export function replicasPolicy(spec: ClusterDNSSpec): ReplicasPolicy {
 }
 export type ClusterDNSStatus = z.infer<typeof clusterDNSStatusSchema>;
 export type Condition = z.infer<typeof conditionSchema>;
-export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'Scaled';
+export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'Scaled' | 'Serving' | 'Draining';
 
 /** Parses a ClusterDNS (defaults applied); errors name the field, e.g. `spec.ttl: ...`. */
 export function parseClusterDNS(raw: unknown): { ok: true; value: ClusterDNS } | { ok: false; error: string } {

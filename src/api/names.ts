@@ -13,6 +13,13 @@ export const INSTANCE_LABEL = 'clusterdns.io/instance';
 export const OPT_OUT = 'none';
 /** Set by the webhook on every pod it changed: `<name>@<version>`. */
 export const INJECTED_ANNOTATION = 'clusterdns.io/injected';
+/**
+ * Set by the webhook beside the annotation: `<name>`. A label, so that the operator can watch
+ * exactly the pods that depend on an instance (a label-selected watch) to count and drain them.
+ */
+export const INJECTED_INTO_LABEL = 'clusterdns.io/injected-into';
+/** On every ClusterDNS: deletion waits until no injected pod depends on its clusterIP (`spec.drain`). */
+export const DRAIN_FINALIZER = 'clusterdns.io/drain';
 
 export const FIELD_MANAGER = 'clusterdns-operator';
 export const DEFAULT_NAMESPACE = 'clusterdns-system';
@@ -37,6 +44,12 @@ export const RESOLVER_CONFIG_DIR = '/etc/clusterdns';
 
 /** Static RBAC (config/rbac): the resolvers' read-only identity and the operator's own. */
 export const RESOLVER_SERVICE_ACCOUNT = 'clusterdns-resolver';
+/**
+ * The identities of coredns engine pods: CoreDNS reads Services, EndpointSlices and
+ * Namespaces, and Pods only with `pods verified`, so those pods get the second one.
+ */
+export const COREDNS_SERVICE_ACCOUNT = 'clusterdns-coredns';
+export const COREDNS_VERIFIED_PODS_SERVICE_ACCOUNT = 'clusterdns-coredns-pods';
 export const OPERATOR_SERVICE_ACCOUNT = 'clusterdns-operator';
 
 /** The webhook: served by every operator replica on :9443 behind this Service. */
@@ -47,3 +60,5 @@ export const WEBHOOK_PATH = '/mutate-v1-pod';
 
 /** Where resolver images come from unless `--resolver-image-repository` or `spec.image` say otherwise. */
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/clusterdns/clusterdns';
+/** Where CoreDNS images come from (the engine coredns) unless `--coredns-image-repository` or `spec.image` say otherwise. */
+export const DEFAULT_COREDNS_IMAGE_REPOSITORY = 'registry.k8s.io/coredns/coredns';

@@ -68,10 +68,23 @@ export class Applier {
   /** Deletes the child with this uid (not a successor of the same name); gone already is fine. */
   async delete(kind: ChildKind, namespace: string, name: string, uid: string): Promise<void> {
     this.onWrite('delete', kind);
+    await this.deleteAt(childPath(kind, namespace, name), { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid }, propagationPolicy: 'Background' });
+  }
+
+  /**
+   * Deletes the legacy Endpoints of a Service whose selector routing dropped: kube-controller-manager
+   * leaves it behind, and when it lacks the skip-mirror label its EndpointSlice mirroring
+   * controller copies the instance's old endpoints from it into a slice. Gone already is fine.
+   */
+  async deleteEndpoints(namespace: string, name: string): Promise<void> {
+    this.onWrite('delete', 'Endpoints');
+    await this.deleteAt(`/api/v1/namespaces/${namespace}/endpoints/${name}`);
+  }
+
+  /** A DELETE for which gone already (404) or replaced meanwhile (409, a failed uid precondition) is fine. */
+  private async deleteAt(path: string, body?: object): Promise<void> {
     try {
-      await this.client.request('DELETE', childPath(kind, namespace, name), {
-        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid }, propagationPolicy: 'Background' },
-      });
+      await this.client.request('DELETE', path, body ? { body } : {});
     } catch (error) {
       if (error instanceof KubeApiError && (error.status === 404 || error.status === 409)) return;
       throw error;

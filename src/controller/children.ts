@@ -4,6 +4,8 @@
  */
 import { controllingClusterDNS } from './handlers.ts';
 import type { OwnerReference } from './handlers.ts';
+import { shrinkSlice } from './slices.ts';
+import type { SliceState } from './slices.ts';
 import type { RawObject } from '../kube/watcher.ts';
 
 export const CHILD_KINDS = {
@@ -11,12 +13,18 @@ export const CHILD_KINDS = {
   Service: { apiVersion: 'v1', resource: 'services', prefix: '/api/v1' },
   Deployment: { apiVersion: 'apps/v1', resource: 'deployments', prefix: '/apis/apps/v1' },
   PodDisruptionBudget: { apiVersion: 'policy/v1', resource: 'poddisruptionbudgets', prefix: '/apis/policy/v1' },
+  /**
+   * The operator's own slice of an instance's Service (routing). Watched with the others:
+   * the slices the EndpointSlice controller makes for the Service carry its labels, so they
+   * arrive here too, which routing needs (see routing.ts).
+   */
+  EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', prefix: '/apis/discovery.k8s.io/v1' },
 } as const;
 
 export type ChildKind = keyof typeof CHILD_KINDS;
 
 /** The order children are applied in: the config before the pods that mount it. */
-export const CHILD_KIND_ORDER: readonly ChildKind[] = ['ConfigMap', 'Service', 'Deployment', 'PodDisruptionBudget'];
+export const CHILD_KIND_ORDER: readonly ChildKind[] = ['ConfigMap', 'Service', 'Deployment', 'PodDisruptionBudget', 'EndpointSlice'];
 
 /** The collection path of a kind in a namespace. */
 export function childCollection(kind: ChildKind, namespace: string): string {
@@ -64,8 +72,23 @@ export interface Child {
   readonly owners: readonly string[];
   /** Service only: its clusterIP ("" until allocated). */
   readonly clusterIP?: string;
+  /** Service only: whether it selects pods (routing drops the selector while the baseline answers). */
+  readonly hasSelector?: boolean;
+  /** EndpointSlice only. */
+  readonly slice?: SliceState;
   /** Deployment only. */
   readonly deployment?: DeploymentState;
+}
+
+/**
+ * The ClusterDNS objects a child concerns: its controlling owners, or for a slice that
+ * someone else made for an instance's Service (which copies the Service's labels), the
+ * instance its labels name.
+ */
+export function childOwners(child: Child): readonly string[] {
+  if (child.owners.length > 0 || child.kind !== 'EndpointSlice') return child.owners;
+  const instance = child.labels['app.kubernetes.io/instance'];
+  return instance ? [instance] : [];
 }
 
 /** The cache key of a child: `Kind/namespace/name`. */
@@ -111,7 +134,11 @@ export function shrinkChild(kind: ChildKind): (raw: RawObject) => Child {
       owners: controllingClusterDNS(metadata.ownerReferences),
       ...(metadata.generation === undefined ? {} : { generation: metadata.generation }),
     };
-    if (kind === 'Service') return { ...base, clusterIP: (raw['spec'] as { clusterIP?: string } | undefined)?.clusterIP ?? '' };
+    if (kind === 'Service') {
+      const spec = raw['spec'] as { clusterIP?: string; selector?: Record<string, string> } | undefined;
+      return { ...base, clusterIP: spec?.clusterIP ?? '', hasSelector: Object.keys(spec?.selector ?? {}).length > 0 };
+    }
+    if (kind === 'EndpointSlice') return { ...base, slice: shrinkSlice(raw) };
     if (kind === 'Deployment') return { ...base, deployment: deploymentState(raw as RawDeployment, metadata.generation ?? 0) };
     return base;
   };

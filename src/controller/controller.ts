@@ -1,8 +1,9 @@
 /**
- * The ClusterDNS controller as a Runnable (leader only): informers on ClusterDNS and on the
- * children in the operator's namespace feed a keyed work queue; workers run reconcile and
- * one function turns its outcome into queue calls. Nothing starts before `start()`, and
- * workers start only once every cache has listed.
+ * The ClusterDNS controller as a Runnable (leader only): informers on ClusterDNS, on the
+ * children in the operator's namespace, on the resolver pods and the injected pods (each by
+ * label) and on the baselines the objects name feed a keyed work queue; workers run
+ * reconcile and one function turns its outcome into queue calls. Nothing starts before
+ * `start()`, and workers start only once every cache has listed.
  *
  * A shrunk Node cache feeds spec.autoscaling: a change of what the formula reads (not a
  * heartbeat, not a label) is debounced, and then every autoscaled instance is queued.
@@ -13,9 +14,9 @@ import type { BackoffPolicy } from '../kube/backoff.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
 import type { Store } from '../kube/store.ts';
-import type { RawObject } from '../kube/watcher.ts';
 import { Applier } from './apply.ts';
-import { CHILD_KIND_ORDER, childCollection, childKey, shrinkChild } from './children.ts';
+import { BaselineWatches, baselineRefOf } from './baselines.ts';
+import { CHILD_KIND_ORDER, childCollection, childKey, childOwners, shrinkChild } from './children.ts';
 import type { Child, ChildKind } from './children.ts';
 import { sleep, systemClock, whenAborted } from './clock.ts';
 import type { Clock } from './clock.ts';
@@ -28,9 +29,11 @@ import { CONTROLLER_NAME } from './metrics.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { NODES_PATH, nodeFingerprint, shrinkNode } from './nodes.ts';
 import type { NodeSize } from './nodes.ts';
+import { INJECTED_POD_SELECTOR, RESOLVER_POD_SELECTOR, shrinkInjectedPod, shrinkResolverPod } from './pods.ts';
+import type { InjectedPod, ResolverPod } from './pods.ts';
 import { WorkQueue } from './queue.ts';
-import { Reconciler } from './reconciler.ts';
-import type { CachedClusterDNS } from './reconciler.ts';
+import { Reconciler, shrinkClusterDNS } from './reconciler.ts';
+import type { CachedClusterDNS, ReconcilerOptions } from './reconciler.ts';
 import { ReplicaPlanner } from './replicas.ts';
 import type { RenderConfig } from './render.ts';
 import type { Runnable } from './runnable.ts';
@@ -101,6 +104,7 @@ export class ClusterDNSController implements Runnable {
     const enqueue = (keys: readonly string[]): void => { for (const key of keys) queue.add(key); };
     const onError = (what: string) => (error: Error): void => { log.warn({ err: error.message }, `watch of ${what} failed; retrying`); };
 
+    const baselines = new BaselineWatches({ client, onChange: enqueue, onError, backoff: WATCH_BACKOFF });
     const clusterDNS = new Informer<CachedClusterDNS>({
       client,
       resource: { path: CLUSTERDNS_PATH, ...(this.options.selector ? { labelSelector: this.options.selector } : {}) },
@@ -108,6 +112,8 @@ export class ClusterDNSController implements Runnable {
       keyOf: (cr) => cr.metadata.name,
       versionOf: (cr) => cr.metadata.resourceVersion ?? '',
       onChange: (before, after) => {
+        const name = (after ?? before)?.metadata.name ?? '';
+        baselines.use(name, after ? baselineRefOf(after.spec) : undefined);
         if (specOrMetadataChanged(before?.metadata, after?.metadata)) enqueue(keysOfChange((cr: CachedClusterDNS) => [cr.metadata.name], before, after));
       },
       onError: onError('ClusterDNS'),
@@ -132,33 +138,74 @@ export class ClusterDNSController implements Runnable {
       onError: onError('Node'),
       backoff: new Backoff(WATCH_BACKOFF),
     });
-    const informers = [clusterDNS, ...Object.values(children), nodes];
+    const { resolverPods, injectedPods } = this.podInformers(enqueue, onError);
+    const informers = [clusterDNS, ...Object.values(children), resolverPods, injectedPods, nodes];
 
     const stop = new AbortController();
     const onAbort = (): void => { stop.abort(); };
     signal.addEventListener('abort', onAbort, { once: true });
+    baselines.start(stop.signal);
     const watching = informers.map((informer) => informer.run(stop.signal));
     try {
-      const required = [clusterDNS, ...Object.values(children)];
-      await Promise.race([Promise.all(required.map((i) => i.store.waitForSync())), whenAborted(stop.signal)]);
+      const required = [clusterDNS, ...Object.values(children), resolverPods, injectedPods];
+      // The baselines' watches start as the ClusterDNS objects arrive, so they are waited for after those.
+      await Promise.race([Promise.all(required.map((i) => i.store.waitForSync())).then(() => baselines.synced()), whenAborted(stop.signal)]);
       await Promise.race([nodes.store.waitForSync(), sleep(clock, NODE_SYNC_GRACE_MS, stop.signal)]);
       if (stop.signal.aborted) return;
       this.cachesSynced = true;
       if (!nodes.store.synced) log.warn('the Node cache has not listed yet; autoscaled instances keep their replicas until it has');
       log.info({ clusterDNS: clusterDNS.store.list().length, nodes: nodes.store.list().length }, 'caches synced; starting workers');
       const planner = new ReplicaPlanner({ nodes: nodes.store, clock, downscaleStabilizationMs: timing.downscaleStabilizationMs });
-      const reconciler = this.reconciler(clusterDNS.store, Object.fromEntries(
-        Object.entries(children).map(([kind, informer]) => [kind, informer.store]),
-      ) as Record<ChildKind, Store<Child>>, planner, clock);
+      const reconciler = this.reconciler({
+        clusterDNS: clusterDNS.store,
+        children: Object.fromEntries(Object.entries(children).map(([kind, informer]) => [kind, informer.store])) as Record<ChildKind, Store<Child>>,
+        resolverPods: resolverPods.store,
+        injectedPods: injectedPods.store,
+        baselines,
+      }, planner, clock);
       await Promise.all(Array.from({ length: workers }, () => this.work(queue, reconciler, stop.signal)));
     } finally {
       debouncer.cancel();
       queue.shutDown();
       stop.abort();
       signal.removeEventListener('abort', onAbort);
-      await Promise.all(watching);
+      await Promise.all([...watching, baselines.stopped()]);
       this.cachesSynced = false;
     }
+  }
+
+  /**
+   * The resolver pods of every instance (in the operator's namespace) and every injected pod
+   * (in any namespace), each by its label. A pod's change wakes its instance only when what
+   * routing reads of it changed (readiness, address; instance, nameserver, phase), not at
+   * every status update.
+   */
+  private podInformers(enqueue: (keys: readonly string[]) => void, onError: (what: string) => (error: Error) => void): { resolverPods: Informer<ResolverPod>; injectedPods: Informer<InjectedPod> } {
+    const { client, render } = this.options;
+    const onFactsChange = <T extends { readonly instance: string }>(before: T | undefined, after: T | undefined): void => {
+      if (JSON.stringify(before) !== JSON.stringify(after)) enqueue(keysOfChange((pod: T) => (pod.instance ? [pod.instance] : []), before, after));
+    };
+    const resolverPods = new Informer<ResolverPod>({
+      client,
+      resource: { path: `/api/v1/namespaces/${render.namespace}/pods`, labelSelector: RESOLVER_POD_SELECTOR },
+      shrink: shrinkResolverPod,
+      keyOf: (pod) => pod.name,
+      versionOf: (pod) => JSON.stringify(pod),
+      onChange: onFactsChange,
+      onError: onError('resolver pods'),
+      backoff: new Backoff(WATCH_BACKOFF),
+    });
+    const injectedPods = new Informer<InjectedPod>({
+      client,
+      resource: { path: '/api/v1/pods', labelSelector: INJECTED_POD_SELECTOR },
+      shrink: shrinkInjectedPod,
+      keyOf: (pod) => `${pod.namespace}/${pod.name}`,
+      versionOf: (pod) => JSON.stringify(pod),
+      onChange: onFactsChange,
+      onError: onError('injected pods'),
+      backoff: new Backoff(WATCH_BACKOFF),
+    });
+    return { resolverPods, injectedPods };
   }
 
   private childInformer(kind: ChildKind, enqueue: (keys: readonly string[]) => void, onError: (error: Error) => void): Informer<Child> {
@@ -168,26 +215,30 @@ export class ClusterDNSController implements Runnable {
       shrink: shrinkChild(kind),
       keyOf: (child) => childKey(child.kind, child.namespace, child.name),
       versionOf: (child) => child.resourceVersion,
-      onChange: (before, after) => { enqueue(keysOfChange((child: Child) => child.owners, before, after)); },
+      onChange: (before, after) => { enqueue(keysOfChange(childOwners, before, after)); },
       onError,
       backoff: new Backoff(WATCH_BACKOFF),
     });
   }
 
-  private reconciler(clusterDNS: Store<CachedClusterDNS>, children: Record<ChildKind, Store<Child>>, planner: ReplicaPlanner, clock: Clock): Reconciler {
+  private reconciler(caches: Pick<ReconcilerOptions, 'clusterDNS' | 'children' | 'resolverPods' | 'injectedPods' | 'baselines'>, planner: ReplicaPlanner, clock: Clock): Reconciler {
     const { client, metrics, log, identity } = this.options;
     const countWrite = (verb: string, resource: string): void => { metrics.writes.inc({ verb, resource }); };
     return new Reconciler({
       client,
       applier: new Applier(client, FIELD_MANAGER, countWrite),
       recorder: new EventRecorder({ client, component: FIELD_MANAGER, instance: identity, clock, log, onWrite: () => { countWrite('create', 'Event'); } }),
-      clusterDNS,
-      children,
+      ...caches,
       config: this.options.render,
       planner,
       clock,
       log,
       onStatusWrite: () => { countWrite('apply', 'ClusterDNS/status'); },
+      onWrite: countWrite,
+      onServingSwitch: (name, from, to) => {
+        metrics.servingSwitches.inc({ name, from, to });
+        log.info({ clusterDNS: name, from, to }, 'who answers at the clusterIP switched');
+      },
     });
   }
 
@@ -229,10 +280,4 @@ export class ClusterDNSController implements Runnable {
 function isAutoscaled(cr: CachedClusterDNS): boolean {
   const spec = cr.spec as { autoscaling?: unknown } | undefined;
   return typeof spec?.autoscaling === 'object' && spec.autoscaling !== null;
-}
-
-/** Keeps a ClusterDNS without its managedFields (the largest part, and never read). */
-export function shrinkClusterDNS(raw: RawObject): CachedClusterDNS {
-  const { managedFields: _managed, ...metadata } = (raw.metadata ?? {}) as CachedClusterDNS['metadata'] & { managedFields?: unknown };
-  return { metadata, spec: raw['spec'], status: raw['status'] };
 }

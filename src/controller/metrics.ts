@@ -17,6 +17,8 @@ export class OperatorMetrics {
   readonly leaderStatus: Gauge<'name'>;
   /** Writes the operator sent to the apiserver, by verb and resource. */
   readonly writes: Counter<'verb' | 'resource'>;
+  /** Switches of who answers at an instance's clusterIP (status.serving), by instance. */
+  readonly servingSwitches: Counter<'name' | 'from' | 'to'>;
   private readonly queueAdds: Counter<'name' | 'controller'>;
   private readonly queueRetries: Counter<'name' | 'controller'>;
   private readonly queueWait: Histogram<'name' | 'controller'>;
@@ -35,6 +37,10 @@ export class OperatorMetrics {
     this.activeWorkers = new Gauge({ name: 'controller_runtime_active_workers', help: 'Number of currently used workers per controller', labelNames: ['controller'], registers });
     this.leaderStatus = new Gauge({ name: 'leader_election_master_status', help: '1 while this replica leads, 0 otherwise', labelNames: ['name'], registers });
     this.writes = new Counter({ name: 'clusterdns_operator_apiserver_writes_total', help: 'Write requests the operator sent to the apiserver', labelNames: ['verb', 'resource'], registers });
+    this.servingSwitches = new Counter({
+      name: 'clusterdns_operator_serving_switches_total', help: 'Switches of who answers at an instance\'s clusterIP (status.serving: Instance, Baseline, None)',
+      labelNames: ['name', 'from', 'to'], registers,
+    });
     this.queueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name', 'controller'], registers });
     this.queueRetries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name', 'controller'], registers });
     this.queueWait = new Histogram({ name: 'workqueue_queue_duration_seconds', help: 'How long in seconds an item stays in workqueue before being requested', labelNames: ['name', 'controller'], buckets: seconds, registers });

@@ -1,29 +1,43 @@
 /**
  * `reconcile(name)`: level-triggered. It reads the ClusterDNS and its children from the
- * caches (never from the event that woke it), renders the desired children, applies those
- * that may differ, deletes those no longer wanted, and writes status only when it changed.
+ * caches (never from the event that woke it), renders the desired children, decides who
+ * answers at the clusterIP (routing.ts), applies those children that may differ in the order
+ * routing needs, deletes those no longer wanted, and writes status only when it changed.
+ *
+ * A ClusterDNS carries the finalizer clusterdns.io/drain (drain.ts): once deleted, it is
+ * routed to its baseline and kept, children and all, until no injected pod is left.
  *
  * It throws to be retried with backoff (the apiserver refused or could not be reached), or
  * a TerminalError when retrying cannot help (the spec is invalid: the next edit wakes it).
  */
 import { clusterDNSStatusSchema, parseClusterDNS } from '../api/clusterdns.ts';
-import type { ClusterDNS, ClusterDNSStatus } from '../api/clusterdns.ts';
+import type { ClusterDNS, ClusterDNSStatus, Serving } from '../api/clusterdns.ts';
 import { API_VERSION, CLUSTERDNS_PATH, FIELD_MANAGER, KIND } from '../api/names.ts';
 import { KubeApiError } from '../kube/client.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
 import type { Store } from '../kube/store.ts';
+import type { RawObject } from '../kube/watcher.ts';
 import { apiserverMessage, isRefusal, isUpToDate } from './apply.ts';
-import type { AppliedRecord, Applier } from './apply.ts';
+import type { AppliedRecord, Applier, WriteObserver } from './apply.ts';
 import { scaledCondition } from './autoscaling.ts';
+import type { BaselineSnapshot } from './baselines.ts';
 import { CHILD_KIND_ORDER, childKey } from './children.ts';
 import type { Child, ChildKind } from './children.ts';
 import type { Clock } from './clock.ts';
+import { engineRefusal } from './engines.ts';
+import { addDrainFinalizer, drainState, hasDrainFinalizer, removeDrainFinalizer } from './drain.ts';
 import type { EventRecorder, EventSubject } from './events.ts';
+import { OwnWrites } from './own-writes.ts';
 import { TerminalError } from './handlers.ts';
+import { dependentPods } from './pods.ts';
+import type { InjectedPod, ResolverPod } from './pods.ts';
 import { hash, render } from './render.ts';
 import type { Manifest, RenderConfig } from './render.ts';
 import type { ReplicaPlan, ReplicaPlanner } from './replicas.ts';
+import { Router } from './router.ts';
+import type { RoutePlan } from './router.ts';
+import { operatorSliceName } from './slices.ts';
 import { computeStatus, sameStatus, statusEvents } from './status.ts';
 import type { ApplyFailure, StatusInput } from './status.ts';
 
@@ -35,6 +49,7 @@ export interface CachedClusterDNS {
     readonly generation?: number;
     readonly resourceVersion?: string;
     readonly deletionTimestamp?: string;
+    readonly finalizers?: readonly string[];
     readonly labels?: Record<string, string>;
     readonly annotations?: Record<string, string>;
     readonly creationTimestamp?: string;
@@ -49,6 +64,11 @@ export interface ReconcilerOptions {
   readonly recorder: EventRecorder;
   readonly clusterDNS: Store<CachedClusterDNS>;
   readonly children: Readonly<Record<ChildKind, Store<Child>>>;
+  /** The instances' resolver pods (operator namespace) and the injected pods (every namespace). */
+  readonly resolverPods: Store<ResolverPod>;
+  readonly injectedPods: Store<InjectedPod>;
+  /** The baselines the ClusterDNS objects name. */
+  readonly baselines: { snapshot(ref: string): BaselineSnapshot };
   readonly config: RenderConfig;
   /** Decides the replicas (spec.replicas, or spec.autoscaling's figure). */
   readonly planner: ReplicaPlanner;
@@ -56,6 +76,16 @@ export interface ReconcilerOptions {
   readonly log: Logger;
   /** Counts status writes. */
   readonly onStatusWrite?: () => void;
+  /** Counts the other writes to ClusterDNS objects (their finalizer). */
+  readonly onWrite?: WriteObserver;
+  /** Told when status.serving changes: who answers at the clusterIP switched. */
+  readonly onServingSwitch?: (name: string, from: Serving | 'Unknown', to: Serving) => void;
+}
+
+/** Keeps a ClusterDNS without its managedFields (the largest part, and never read). */
+export function shrinkClusterDNS(raw: RawObject): CachedClusterDNS {
+  const { managedFields: _managed, ...metadata } = (raw.metadata ?? {}) as CachedClusterDNS['metadata'] & { managedFields?: unknown };
+  return { metadata, spec: raw['spec'], status: raw['status'] };
 }
 
 /** A reconcile that applied everything but must be retried (some child was refused or the apiserver failed). */
@@ -77,32 +107,103 @@ export class Reconciler {
   private readonly options: ReconcilerOptions;
   /** What was last applied per child key (see apply.ts). */
   private readonly applied = new Map<string, AppliedRecord>();
+  /** The ClusterDNS objects as our own writes left them, until the cache shows it (own-writes.ts). */
+  private readonly ownWrites = new OwnWrites<CachedClusterDNS>();
+  private readonly router: Router;
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
+    this.router = new Router(options);
   }
 
   async reconcile(name: string): Promise<ReconcileResult> {
-    const cached = this.options.clusterDNS.get(name);
-    if (!cached) {
+    const inCache = this.options.clusterDNS.get(name);
+    if (!inCache) {
       // Deleted (or filtered out): the garbage collector removes the children by their owner references.
       this.forgetOwner(name);
       return {};
     }
-    if (cached.metadata.deletionTimestamp) return {};
+    const cached = this.ownWrites.freshest(inCache);
+    const deleting = cached.metadata.deletionTimestamp !== undefined;
+    if (deleting && !hasDrainFinalizer(finalizerTarget(cached))) return {};
+    const dependents = dependentPods(this.options.injectedPods.list(), name);
     const parsed = parseClusterDNS({ apiVersion: API_VERSION, kind: KIND, ...cached });
-    if (!parsed.ok) {
-      await this.writeStatus(cached, { invalidSpec: parsed.error, failures: [] });
-      throw new TerminalError(`ClusterDNS ${name} has an invalid spec: ${parsed.error}`);
+    if (parsed.ok) return this.reconcileValid(cached, parsed.value, deleting, dependents);
+    if (deleting && dependents.length === 0) return this.finishDrain(cached, 'no injected pod is left');
+    await this.writeStatus(cached, { invalidSpec: parsed.error, failures: [], injectedPods: dependents.length, ...(deleting ? { drain: drainState(dependents) } : {}) });
+    if (deleting) return {};
+    throw new TerminalError(`ClusterDNS ${name} has an invalid spec: ${parsed.error}`);
+  }
+
+  private async reconcileValid(cached: CachedClusterDNS, cr: ClusterDNS, deleting: boolean, dependents: readonly InjectedPod[]): Promise<ReconcileResult> {
+    const name = cr.metadata.name;
+    if (deleting && (cr.spec.drain === 'Immediate' || dependents.length === 0)) {
+      return this.finishDrain(cached, cr.spec.drain === 'Immediate' ? 'spec.drain is Immediate' : 'no injected pod is left');
     }
-    const cr = parsed.value;
+    const finalizer = finalizerTarget(cached);
+    let current = cached;
+    if (!deleting && !hasDrainFinalizer(finalizer)) {
+      this.options.onWrite?.('patch', 'ClusterDNS');
+      current = this.kept(cached, await addDrainFinalizer(this.options.client, finalizer));
+    }
+    await this.refuseUnrunnableVersion(current, cr, deleting, dependents);
+    const replicas = this.options.planner.plan(cr, this.cachedChild('Deployment', name)?.deployment?.wantedReplicas);
+    const rendered = render(cr, this.options.config, replicas.replicas);
+    const routing = this.router.plan(cr, rendered, deleting, dependents);
+    const { observed, failures } = await this.applyAll(cr, current, rendered, routing, dependents);
+    if (!failures.some((f) => f.kind === 'Deployment')) this.reportRescale(current, replicas);
+    const service = observed.get(childKey('Service', this.options.config.namespace, name)) ?? this.cachedChild('Service', name);
+    const deployment = (observed.get(childKey('Deployment', this.options.config.namespace, name)) ?? this.cachedChild('Deployment', name))?.deployment;
+    await this.writeStatus(current, {
+      wantedReplicas: replicas.replicas,
+      ...(replicas.scaling ? { scaling: replicas.scaling } : {}),
+      failures,
+      ...(service?.clusterIP === undefined ? {} : { serviceClusterIP: service.clusterIP }),
+      ...(deployment ? { deployment } : {}),
+      ...routingObservations(routing, dependents, deleting),
+    });
+    if (failures.length > 0) {
+      throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
+    }
+    return replicas.requeueAfterMs === undefined ? {} : { requeueAfterMs: replicas.requeueAfterMs };
+  }
+
+  /**
+   * Throws a TerminalError, after saying why in the status, when the engine cannot run
+   * spec.version (a CoreDNS release the operator does not run). Nothing is applied then, as
+   * for an invalid spec, so the pods that run (an earlier version) keep answering. A deleted
+   * ClusterDNS still drains, whatever its version.
+   */
+  private async refuseUnrunnableVersion(owner: CachedClusterDNS, cr: ClusterDNS, deleting: boolean, dependents: readonly InjectedPod[]): Promise<void> {
+    const refusal = deleting ? undefined : engineRefusal(cr);
+    if (!refusal) return;
+    await this.writeStatus(owner, { invalidSpec: refusal.message, invalidReason: refusal.reason, failures: [], injectedPods: dependents.length });
+    throw new TerminalError(`ClusterDNS ${cr.metadata.name}: ${refusal.message}`);
+  }
+
+  /**
+   * Applies the children in the order routing needs: the config first, so that new pods find
+   * it; the routing slices' first step before the Services change their selectors (routing.ts);
+   * the other children together (they do not depend on each other); then the rest of the
+   * routing steps, and the pruning of children no longer wanted. Refusals are collected.
+   */
+  private async applyAll(
+    cr: ClusterDNS, owner: CachedClusterDNS, rendered: readonly Manifest[], route: RoutePlan, dependents: readonly InjectedPod[],
+  ): Promise<{ observed: Map<string, Child>; failures: ApplyFailure[] }> {
     const failures: ApplyFailure[] = [];
-    const observed = new Map<ChildKind, Child>();
-    const plan = this.options.planner.plan(cr, this.cachedChild('Deployment', name)?.deployment?.wantedReplicas);
-    const desired = render(cr, this.options.config, plan.replicas);
+    const observed = new Map<string, Child>();
+    const desired = this.router.desired(cr, rendered, route);
+    // A Service that must move to the requested clusterIP leaves its old one to a retired Service while pods use it.
+    const retire = async (live: Child): Promise<string | undefined> => {
+      const users = dependents.filter((p) => p.nameserver === live.clusterIP).length;
+      const retired = live.clusterIP && users > 0 ? this.router.retiredFor(rendered, route, cr, live.clusterIP) : undefined;
+      if (!retired) return undefined;
+      await applyOne(retired);
+      return `${live.clusterIP ?? ''} stays with Service ${retired.metadata.namespace}/${retired.metadata.name} while the ${users} pod${users === 1 ? '' : 's'} injected with it remain`;
+    };
     const applyOne = async (manifest: Manifest): Promise<void> => {
       try {
-        observed.set(manifest.kind, await this.ensure(manifest, cached));
+        observed.set(childKey(manifest.kind, manifest.metadata.namespace, manifest.metadata.name), await this.ensure(manifest, owner, retire));
       } catch (error) {
         if (!isRefusal(error)) throw error;
         const message = apiserverMessage(error);
@@ -112,24 +213,22 @@ export class Reconciler {
         });
       }
     };
-    // The config first, so that new pods find it; the other children do not depend on each other.
     for (const manifest of desired.filter((m) => m.kind === 'ConfigMap')) await applyOne(manifest);
+    await this.router.before(cr, route, applyOne);
     await Promise.all(desired.filter((m) => m.kind !== 'ConfigMap').map(applyOne));
-    await this.prune(cr, cached, new Set(desired.map((m) => m.kind)));
-    if (!failures.some((f) => f.kind === 'Deployment')) this.reportRescale(cached, plan);
-    const service = observed.get('Service') ?? this.cachedChild('Service', name);
-    const deployment = (observed.get('Deployment') ?? this.cachedChild('Deployment', name))?.deployment;
-    await this.writeStatus(cached, {
-      wantedReplicas: plan.replicas,
-      ...(plan.scaling ? { scaling: plan.scaling } : {}),
-      failures,
-      ...(service?.clusterIP === undefined ? {} : { serviceClusterIP: service.clusterIP }),
-      ...(deployment ? { deployment } : {}),
-    });
-    if (failures.length > 0) {
-      throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
+    if (!failures.some((f) => f.kind === 'Service' || f.kind === 'EndpointSlice')) {
+      await this.router.after(cr, route, applyOne, this.options.applier, (key) => { this.applied.delete(key); });
     }
-    return plan.requeueAfterMs === undefined ? {} : { requeueAfterMs: plan.requeueAfterMs };
+    await this.prune(cr, owner, new Set(desired.map((m) => m.kind)));
+    return { observed, failures };
+  }
+
+  /** Lets a deleted ClusterDNS go: the garbage collector then removes its children. */
+  private async finishDrain(cached: CachedClusterDNS, why: string): Promise<ReconcileResult> {
+    this.options.onWrite?.('patch', 'ClusterDNS');
+    this.kept(cached, await removeDrainFinalizer(this.options.client, finalizerTarget(cached)));
+    this.event(cached, 'Normal', 'Drained', `${why}: removed the finalizer clusterdns.io/drain; the Service and the other children go with the ClusterDNS`);
+    return {};
   }
 
   /** A Rescaled event (and a log line) when autoscaling moved the replicas, as kube-dns-autoscaler logs it. */
@@ -144,8 +243,12 @@ export class Reconciler {
     return this.options.children[kind].get(childKey(kind, this.options.config.namespace, name));
   }
 
-  /** Applies `manifest` unless the cached child is known to match it; returns the child as it now is. */
-  private async ensure(manifest: Manifest, owner: CachedClusterDNS): Promise<Child> {
+  /**
+   * Applies `manifest` unless the cached child is known to match it; returns the child as it
+   * now is. The routing slice changes at every switch, which the Serving event reports, so it
+   * gets no events of its own.
+   */
+  private async ensure(manifest: Manifest, owner: CachedClusterDNS, retire?: (live: Child) => Promise<string | undefined>): Promise<Child> {
     const { applier, config } = this.options;
     const key = childKey(manifest.kind, config.namespace, manifest.metadata.name);
     const live = this.cachedChild(manifest.kind, manifest.metadata.name);
@@ -154,7 +257,8 @@ export class Reconciler {
     if (live && isUpToDate(record, desiredHash, live, manifest)) return live;
     if (live && mustRecreate(manifest, live)) {
       await applier.delete(live.kind, live.namespace, live.name, live.uid);
-      this.event(owner, 'Normal', 'Recreated', `deleted Service ${live.namespace}/${live.name} to move it from ${live.clusterIP ?? ''} to the requested clusterIP`);
+      const kept = await retire?.(live);
+      this.event(owner, 'Normal', 'Recreated', `deleted Service ${live.namespace}/${live.name} to move it from ${live.clusterIP ?? ''} to the requested clusterIP${kept ? `; ${kept}` : ''}`);
     }
     const result = await applier.apply(manifest);
     this.applied.set(key, {
@@ -162,6 +266,7 @@ export class Reconciler {
       ...(result.generation === undefined ? {} : { generation: result.generation }),
     });
     const what = `${manifest.kind} ${result.namespace}/${result.name}`;
+    if (manifest.kind === 'EndpointSlice') return result;
     if (!live) {
       this.event(owner, 'Normal', record ? 'Restored' : 'Created', record ? `put back ${what}, which had been deleted or had lost its labels` : `created ${what}`);
     } else if (changed(live, result)) {
@@ -174,7 +279,8 @@ export class Reconciler {
   /** Deletes children of `cr` whose kind it no longer wants (a PodDisruptionBudget after scaling to one replica). */
   private async prune(cr: ClusterDNS, owner: CachedClusterDNS, wanted: ReadonlySet<ChildKind>): Promise<void> {
     for (const kind of CHILD_KIND_ORDER) {
-      if (wanted.has(kind)) continue;
+      // The routing slice is routing's to keep or delete.
+      if (wanted.has(kind) || kind === 'EndpointSlice') continue;
       const stale = this.cachedChild(kind, cr.metadata.name);
       if (!stale?.owners.includes(cr.metadata.name)) continue;
       await this.options.applier.delete(kind, stale.namespace, stale.name, stale.uid);
@@ -195,17 +301,18 @@ export class Reconciler {
     if (sameStatus(status, previous)) return;
     onStatusWrite?.();
     try {
-      await client.request('PATCH', `${CLUSTERDNS_PATH}/${name}/status`, {
+      this.kept(cached, await client.request<RawObject>('PATCH', `${CLUSTERDNS_PATH}/${name}/status`, {
         body: JSON.stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, status }),
         contentType: 'application/apply-patch+yaml',
         query: { fieldManager: FIELD_MANAGER, force: true },
-      });
+      }));
     } catch (error) {
       // Deleted meanwhile: nothing to report on.
       if (error instanceof KubeApiError && error.status === 404) return;
       throw error;
     }
     for (const event of statusEvents(previous, status)) this.event(cached, event.type, event.reason, event.message);
+    if (status.serving !== undefined && status.serving !== previous?.serving) this.options.onServingSwitch?.(name, previous?.serving ?? 'Unknown', status.serving);
   }
 
   /** What the caches say about the children, for a ClusterDNS whose spec cannot be rendered. */
@@ -220,10 +327,35 @@ export class Reconciler {
     this.options.recorder.record(subject, type, reason, message);
   }
 
+  /** Remembers what a write to `basis` returned (undefined: the object was gone); returns it to work on. */
+  private kept(basis: CachedClusterDNS, result: RawObject | undefined): CachedClusterDNS {
+    if (!result) return basis;
+    const shrunk = shrinkClusterDNS(result);
+    this.ownWrites.wrote(basis, shrunk);
+    return shrunk;
+  }
+
   private forgetOwner(name: string): void {
     this.options.planner.forget(name);
+    this.ownWrites.forget(name);
     for (const kind of CHILD_KIND_ORDER) this.applied.delete(childKey(kind, this.options.config.namespace, name));
+    this.applied.delete(childKey('EndpointSlice', this.options.config.namespace, operatorSliceName(name)));
   }
+}
+
+/** What status says of routing: who serves, a bad baseline, the injected pods and, while deleted, the drain. */
+function routingObservations(routing: RoutePlan, dependents: readonly InjectedPod[], deleting: boolean): Partial<Observations> {
+  return {
+    ...(routing.decision ? { serving: routing.decision } : {}),
+    ...(routing.invalidBaseline === undefined ? {} : { invalidBaseline: routing.invalidBaseline }),
+    injectedPods: dependents.length,
+    ...(deleting ? { drain: drainState(dependents) } : {}),
+  };
+}
+
+function finalizerTarget(cached: CachedClusterDNS): { name: string; resourceVersion?: string; finalizers?: readonly string[] } {
+  const { name, resourceVersion, finalizers } = cached.metadata;
+  return { name, ...(resourceVersion ? { resourceVersion } : {}), ...(finalizers ? { finalizers } : {}) };
 }
 
 /** A Service's clusterIP cannot change in place: one allocated earlier must make way for the requested one. */

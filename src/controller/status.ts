@@ -7,17 +7,24 @@
  * - Available: the Service has its clusterIP and at least one replica is ready.
  *   True ReplicasReady; False ServiceUnavailable | ScaledToZero | NoReplicasReady.
  * - Progressing: a rollout is under way.
- *   True Creating | RollingOut; False RolloutComplete | RolloutStalled | ApplyFailed | InvalidSpec.
+ *   True Creating | RollingOut; False RolloutComplete | RolloutStalled | ApplyFailed | InvalidSpec | UnsupportedVersion | UnknownVersion.
  * - Degraded: something keeps the instance from its wanted state.
- *   True InvalidSpec | ClusterIPUnavailable | ApplyFailed | ReplicaFailure | RolloutStalled; False AsExpected.
+ *   True InvalidSpec | UnsupportedVersion | UnknownVersion | ClusterIPUnavailable | ApplyFailed | InvalidBaseline | ReplicaFailure |
+ *   RolloutStalled; False AsExpected.
  * - Scaled, only with spec.autoscaling: the replicas the formula decided, with its inputs.
  *   True WithinRange | AtMinimum | AtMaximum | PreventSinglePointFailure | ScaleDownStabilized; Unknown NodesUnknown.
+ * - Serving: someone answers at the clusterIP (routing.ts decides who; status.serving says it).
+ *   True InstanceReady | FallbackNoReadyReplicas | RolledBack | Draining | BaselineUnavailable; False NoReadyEndpoints.
+ * - Draining (only while deleted): True WaitingForPods, with how many injected pods are left.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ClusterDNSStatus, Condition, ConditionType } from '../api/clusterdns.ts';
 import { scaledCondition } from './autoscaling.ts';
 import type { ScalingStatus } from './autoscaling.ts';
 import type { ChildKind, DeploymentState } from './children.ts';
+import { drainMessage } from './drain.ts';
+import type { DrainState } from './drain.ts';
+import type { ServingDecision } from './routing.ts';
 
 /** A child that could not be applied. */
 export interface ApplyFailure {
@@ -42,8 +49,18 @@ export interface StatusInput {
   readonly serviceClusterIP?: string;
   readonly deployment?: DeploymentState;
   readonly failures: readonly ApplyFailure[];
-  /** The schema's complaint about the spec, naming the field. */
+  /** The schema's complaint about the spec, naming the field; or why the engine cannot run spec.version. */
   readonly invalidSpec?: string;
+  /** Set when `invalidSpec` is about the version (the spec is valid, the release is not one the operator runs). */
+  readonly invalidReason?: 'UnsupportedVersion' | 'UnknownVersion';
+  /** Who answers at the clusterIP; absent: unchanged (the baseline's watch has not listed yet). */
+  readonly serving?: ServingDecision;
+  /** Why spec.baseline.service cannot be used, naming the field. */
+  readonly invalidBaseline?: string;
+  /** Pods labelled clusterdns.io/injected-into=<name> that still run. */
+  readonly injectedPods?: number;
+  /** Present while the ClusterDNS is deleted and waits for its injected pods. */
+  readonly drain?: DrainState;
 }
 
 type NewCondition = Pick<Condition, 'status' | 'reason' | 'message'>;
@@ -68,11 +85,15 @@ function deploymentCondition(d: DeploymentState | undefined, type: string): { me
 export function computeStatus(input: StatusInput, previous: ClusterDNSStatus | undefined, now: Date): ClusterDNSStatus {
   const { deployment, serviceClusterIP } = input;
   const version = deployment?.templateVersion !== undefined && rolledOut(deployment) ? deployment.templateVersion : previous?.version;
+  // Without a clusterIP nothing can answer, whoever routing would send it to.
+  const serving = serviceClusterIP ? input.serving : NO_CLUSTER_IP;
   const conditions: Array<[ConditionType, NewCondition]> = [
     ['Available', available(input)],
     ['Progressing', progressing(input)],
     ['Degraded', degraded(input)],
     ...(input.scaling ? [['Scaled', scaledCondition(input.scaling)] as [ConditionType, NewCondition]] : []),
+    ['Serving', servingCondition(serving, previous)],
+    ...(input.drain ? [['Draining', draining(input.name, serviceClusterIP ?? '', input.drain)] as [ConditionType, NewCondition]] : []),
   ];
   return {
     observedGeneration: input.generation,
@@ -80,8 +101,28 @@ export function computeStatus(input: StatusInput, previous: ClusterDNSStatus | u
     ...(version === undefined ? {} : { version }),
     replicas: deployment?.replicas ?? 0,
     readyReplicas: deployment?.readyReplicas ?? 0,
+    ...routingFields(serving, input.injectedPods, previous),
     conditions: conditions.map(([type, next]) => condition(type, next, input.generation, previous?.conditions, now)),
   };
+}
+
+/** status.serving and status.injectedPods: as observed, else as they were. */
+function routingFields(serving: ServingDecision | undefined, injectedPods: number | undefined, previous: ClusterDNSStatus | undefined): Pick<ClusterDNSStatus, 'serving' | 'injectedPods'> {
+  const servingNow = serving?.serving ?? previous?.serving;
+  const pods = injectedPods ?? previous?.injectedPods;
+  return { ...(servingNow === undefined ? {} : { serving: servingNow }), ...(pods === undefined ? {} : { injectedPods: pods }) };
+}
+
+const NO_CLUSTER_IP: ServingDecision = { serving: 'None', status: 'False', reason: 'NoClusterIP', message: 'the Service has no clusterIP yet (see Available)' };
+
+function servingCondition(decision: ServingDecision | undefined, previous: ClusterDNSStatus | undefined): NewCondition {
+  if (decision) return { status: decision.status, reason: decision.reason, message: decision.message };
+  const before = previous?.conditions?.find((c) => c.type === 'Serving');
+  return before ?? { status: 'Unknown', reason: 'BaselineUnknown', message: 'waiting for the first list of the baseline Service' };
+}
+
+function draining(name: string, clusterIP: string, drain: DrainState): NewCondition {
+  return { status: 'True', reason: 'WaitingForPods', message: drainMessage(name, clusterIP, drain) };
 }
 
 /** Keeps lastTransitionTime unless the status changed (as meta.SetStatusCondition). */
@@ -121,7 +162,11 @@ function available(input: StatusInput): NewCondition {
 
 function progressing(input: StatusInput): NewCondition {
   const { deployment } = input;
-  if (input.invalidSpec !== undefined) return { status: 'False', reason: 'InvalidSpec', message: 'nothing rolls out until the spec is valid (see Degraded)' };
+  if (input.invalidSpec !== undefined) {
+    return input.invalidReason
+      ? { status: 'False', reason: input.invalidReason, message: 'nothing rolls out until spec.version is a release the operator runs (see Degraded)' }
+      : { status: 'False', reason: 'InvalidSpec', message: 'nothing rolls out until the spec is valid (see Degraded)' };
+  }
   if (input.failures.some((f) => f.kind === 'Deployment')) return { status: 'False', reason: 'ApplyFailed', message: 'the Deployment could not be applied (see Degraded)' };
   if (!deployment) return { status: 'True', reason: 'Creating', message: 'creating the Deployment' };
   if (stalled(deployment)) {
@@ -143,10 +188,17 @@ function deploymentConditionMessage(d: DeploymentState, type: string): string {
 
 function degraded(input: StatusInput): NewCondition {
   const { deployment } = input;
-  if (input.invalidSpec !== undefined) return { status: 'True', reason: 'InvalidSpec', message: `the spec is not valid: ${input.invalidSpec}` };
+  if (input.invalidSpec !== undefined) {
+    return input.invalidReason
+      ? { status: 'True', reason: input.invalidReason, message: `${input.invalidSpec}; the children are left as they are` }
+      : { status: 'True', reason: 'InvalidSpec', message: `the spec is not valid: ${input.invalidSpec}` };
+  }
   if (input.failures.length > 0) {
     const reason = input.failures.some((f) => f.reason === 'ClusterIPUnavailable') ? 'ClusterIPUnavailable' : 'ApplyFailed';
     return { status: 'True', reason, message: input.failures.map((f) => `${f.kind} ${input.namespace}/${f.name}: ${f.message}`).join('; ') };
+  }
+  if (input.invalidBaseline !== undefined) {
+    return { status: 'True', reason: 'InvalidBaseline', message: `${input.invalidBaseline}; the instance serves itself, with no fallback` };
   }
   const replicaFailure = deploymentCondition(deployment, 'ReplicaFailure');
   if (replicaFailure) return { status: 'True', reason: 'ReplicaFailure', message: `pods cannot be created: ${replicaFailure.message ?? 'see the ReplicaSet\'s events'}` };
@@ -187,6 +239,18 @@ export function statusEvents(previous: ClusterDNSStatus | undefined, next: Clust
   return events;
 }
 
+/**
+ * Every switch of who answers at the clusterIP is an event: a Warning when the instance stops
+ * answering by itself (a fallback, nobody at all), Normal otherwise. A drain is one when it begins.
+ */
+function routingEvent(now: Condition, was: Condition | undefined): StatusEvent | undefined {
+  if (now.type === 'Draining') return was ? undefined : { type: 'Normal', reason: 'Draining', message: now.message };
+  // Without a clusterIP, Available and Degraded already say what is wrong.
+  if (now.type !== 'Serving' || now.status === 'Unknown' || now.reason === 'NoClusterIP' || was?.reason === now.reason) return undefined;
+  const lostInstance = now.reason === 'NoReadyEndpoints' || (now.reason === 'FallbackNoReadyReplicas' && was !== undefined);
+  return { type: lostInstance ? 'Warning' : 'Normal', reason: now.reason, message: now.message };
+}
+
 function conditionEvent(now: Condition, was: Condition | undefined): StatusEvent | undefined {
   switch (now.type) {
     case 'Degraded':
@@ -200,6 +264,6 @@ function conditionEvent(now: Condition, was: Condition | undefined): StatusEvent
       if (now.reason === 'RollingOut' && was?.reason !== 'RollingOut') return { type: 'Normal', reason: now.reason, message: now.message };
       return undefined;
     default:
-      return undefined;
+      return routingEvent(now, was);
   }
 }

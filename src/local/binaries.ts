@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { readVersions, repositoryRoot } from './repo.ts';
 import type { Versions } from './repo.ts';
 
-export type Component = 'kubernetes' | 'etcd' | 'kwok' | 'coredns';
+export type Component = 'kubernetes' | 'etcd' | 'kwok' | 'coredns' | 'kubernetes-node' | 'containerd' | 'node-base';
 
 const BINARIES = {
   kubeApiserver: ['kubernetes', 'kube-apiserver'],
@@ -26,6 +26,15 @@ const BINARIES = {
   kwok: ['kwok', 'kwok'],
   kwokStages: ['kwok', 'stages.yaml'],
   coredns: ['coredns', 'coredns'],
+  kubelet: ['kubernetes-node', 'kubelet'],
+  kubeProxy: ['kubernetes-node', 'kube-proxy'],
+  /** The pause image as an OCI archive, named after versions.env's PAUSE_IMAGE. */
+  pauseArchive: ['kubernetes-node', 'pause.oci.tar'],
+  containerd: ['containerd', 'containerd'],
+  containerdShim: ['containerd', 'containerd-shim-runc-v2'],
+  ctr: ['containerd', 'ctr'],
+  /** The root file system standing in for the Dockerfile's base image. */
+  nodeBaseRootfs: ['node-base', 'rootfs.tar'],
 } as const satisfies Record<string, readonly [Component, string]>;
 
 export type Binary = keyof typeof BINARIES;
@@ -35,13 +44,22 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env['CLUSTERDNS_CACHE'] ?? join(homedir(), '.cache', 'clusterdns');
 }
 
+/** The cache directory's version suffix of a component. */
+export function componentVersion(component: Component, versions: Versions): string {
+  switch (component) {
+    case 'kubernetes-node': return versions.kubernetes;
+    case 'node-base': return `${versions.node}-bookworm`;
+    default: return versions[component];
+  }
+}
+
 /** Where each binary is, or would be once built; pure apart from `exists`. */
 export function locateBinaries(versions: Versions, env: NodeJS.ProcessEnv, exists: (path: string) => boolean): BinaryPaths {
   const assets = env['KUBEBUILDER_ASSETS'];
   const paths = {} as BinaryPaths;
   for (const [binary, [component, file]] of Object.entries(BINARIES) as Array<[Binary, readonly [Component, string]]>) {
     const fromAssets = assets ? join(assets, file) : undefined;
-    paths[binary] = fromAssets && exists(fromAssets) ? fromAssets : join(cacheDir(env), `${component}-${versions[component]}`, file);
+    paths[binary] = fromAssets && exists(fromAssets) ? fromAssets : join(cacheDir(env), `${component}-${componentVersion(component, versions)}`, file);
   }
   return paths;
 }
@@ -63,7 +81,19 @@ export async function ensureBinaries(needed: readonly Component[], log: (line: s
   return paths;
 }
 
-function runBuild(root: string, components: readonly Component[], log: (line: string) => void): Promise<void> {
+/** hack/build-binaries.sh failed; its exit code says how (3: a CoreDNS release the Go module proxy does not have). */
+export class BuildError extends Error {
+  readonly exitCode: number | null;
+
+  constructor(message: string, exitCode: number | null) {
+    super(message);
+    this.name = 'BuildError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Runs hack/build-binaries.sh for `components` (`coredns@X.Y.Z` included), its output passed to `log`. */
+export function runBuild(root: string, components: readonly string[], log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(join(root, 'hack', 'build-binaries.sh'), components, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -73,7 +103,7 @@ function runBuild(root: string, components: readonly Component[], log: (line: st
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`hack/build-binaries.sh ${components.join(' ')} failed with exit code ${String(code)}`));
+      else reject(new BuildError(`hack/build-binaries.sh ${components.join(' ')} failed with exit code ${String(code)}`, code));
     });
   });
 }

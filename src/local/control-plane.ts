@@ -20,14 +20,33 @@ import type { HttpResult } from './net.ts';
 import { apiserverArgs, controllerManagerArgs, etcdArgs, kwokArgs, schedulerArgs } from './flags.ts';
 import type { Ports } from './flags.ts';
 import { fakeNode, isNodeSchedulable } from './nodes.ts';
+import { LOOPBACK } from './flags.ts';
+import type { Listen } from './flags.ts';
 
 export interface ControlPlaneOptions {
   /** Parent of the temp directory; default the OS temp dir. */
   readonly baseDir?: string;
   /** Progress lines ("etcd ready in 0.4s"). */
   readonly log?: (line: string) => void;
-  /** Number of KWOK nodes; default 2. */
+  /** Number of KWOK nodes; default 2 (none with `realNode`). */
   readonly nodes?: number;
+  /**
+   * Serve a real node instead of KWOK ones: every part runs inside the node's sandbox
+   * (`wrap`), listens on the node's IP, and the PKI holds the node's identities.
+   */
+  readonly realNode?: RealNodeHost;
+}
+
+export interface RealNodeHost {
+  readonly name: string;
+  readonly address: string;
+  readonly wrap: (spec: ProcessSpec) => ProcessSpec;
+}
+
+/** Kubeconfigs of a real node's kubelet and kube-proxy. */
+export interface NodeKubeconfigs {
+  readonly kubelet: string;
+  readonly kubeProxy: string;
 }
 
 export const SERVICE_CIDR = '10.96.0.0/12';
@@ -42,11 +61,16 @@ export class ControlPlane {
   /** Admin (system:masters) kubeconfig with embedded certificates. */
   readonly kubeconfigPath: string;
   readonly apiserverUrl: string;
+  /** With a real node: its kubelet's and kube-proxy's kubeconfigs. */
+  readonly nodeKubeconfigs: NodeKubeconfigs | undefined;
+  readonly caFile: string;
   /** Milliseconds from `start()` until every part was ready (binaries already built). */
   startupMs = 0;
 
   private readonly pki: Pki;
   private readonly ports: Ports;
+  private readonly listen: Listen;
+  private readonly wrap: (spec: ProcessSpec) => ProcessSpec;
   private readonly reaper: Reaper;
   private readonly log: (line: string) => void;
   private readonly processes = new Map<string, ManagedProcess>();
@@ -54,21 +78,26 @@ export class ControlPlane {
   private readonly companions = new Set<ManagedProcess>();
   private stopped = false;
 
-  private constructor(dir: string, binaries: BinaryPaths, pki: Pki, ports: Ports, reaper: Reaper, log: (line: string) => void) {
+  private constructor(dir: string, binaries: BinaryPaths, pki: Pki, ports: Ports, reaper: Reaper, log: (line: string) => void, realNode: RealNodeHost | undefined) {
     this.dir = dir;
     this.binaries = binaries;
     this.pki = pki;
     this.ports = ports;
     this.reaper = reaper;
     this.log = log;
-    this.apiserverUrl = `https://127.0.0.1:${ports.apiserver}`;
+    this.listen = realNode ? { host: realNode.address, realNode: true } : LOOPBACK;
+    this.wrap = realNode?.wrap ?? ((spec) => spec);
+    this.apiserverUrl = `https://${this.listen.host}:${ports.apiserver}`;
     this.kubeconfigPath = join(dir, 'kubeconfig');
+    this.caFile = pki.caFile;
+    this.nodeKubeconfigs = realNode ? { kubelet: join(dir, 'kubelet.kubeconfig'), kubeProxy: join(dir, 'kube-proxy.kubeconfig') } : undefined;
   }
 
   /** Builds the binaries if needed, then starts every part and waits until each is ready. */
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const log = options.log ?? (() => undefined);
-    const binaries = await ensureBinaries(['kubernetes', 'etcd', 'kwok'], log);
+    const realNode = options.realNode;
+    const binaries = await ensureBinaries(realNode ? ['kubernetes', 'etcd'] : ['kubernetes', 'etcd', 'kwok'], log);
     const began = Date.now();
     const dir = mkdtempSync(join(options.baseDir ?? tmpdir(), 'clusterdns-control-plane-'));
     const reaper = Reaper.start(join(dir, 'reaper.json'), [dir]);
@@ -81,9 +110,10 @@ export class ControlPlane {
       scheduler: await freePort(),
       kwok: await freePort(),
     };
-    const plane = new ControlPlane(dir, binaries, createPki(dir, FIRST_SERVICE_IP), ports, reaper, log);
+    const pki = createPki(dir, FIRST_SERVICE_IP, realNode ? { addresses: [realNode.address], nodeName: realNode.name } : {});
+    const plane = new ControlPlane(dir, binaries, pki, ports, reaper, log, realNode);
     try {
-      await plane.boot(options.nodes ?? 2);
+      await plane.boot(realNode ? 0 : options.nodes ?? 2);
     } catch (error) {
       await plane.stop();
       throw error;
@@ -95,21 +125,22 @@ export class ControlPlane {
 
   private async boot(nodes: number): Promise<void> {
     const kubeconfigs = this.writeKubeconfigs();
-    await this.launch('etcd', this.binaries.etcd, etcdArgs(this.ports, join(this.dir, 'etcd')), () =>
-      this.probe(`http://127.0.0.1:${this.ports.etcdClient}/health`).then((r) => r.status === 200 && r.body.includes('"true"')),
+    const host = this.listen.host;
+    await this.launch('etcd', this.binaries.etcd, etcdArgs(this.ports, join(this.dir, 'etcd'), this.listen), () =>
+      this.probe(`http://${host}:${this.ports.etcdClient}/health`).then((r) => r.status === 200 && r.body.includes('"true"')),
     );
     await this.startApiserver();
     await Promise.all([
       this.launch('kube-controller-manager', this.binaries.kubeControllerManager,
-        controllerManagerArgs(this.ports, kubeconfigs.controllerManager, this.pki, SERVICE_CIDR, join(this.dir, 'kcm-certs')),
-        () => this.probeOk(`https://127.0.0.1:${this.ports.controllerManager}/healthz`)),
+        controllerManagerArgs(this.ports, kubeconfigs.controllerManager, this.pki, SERVICE_CIDR, join(this.dir, 'kcm-certs'), this.listen),
+        () => this.probeOk(`https://${host}:${this.ports.controllerManager}/healthz`)),
       this.launch('kube-scheduler', this.binaries.kubeScheduler,
-        schedulerArgs(this.ports, kubeconfigs.scheduler, join(this.dir, 'scheduler-certs')),
-        () => this.probeOk(`https://127.0.0.1:${this.ports.scheduler}/healthz`)),
-      this.launch('kwok', this.binaries.kwok, kwokArgs(this.ports, kubeconfigs.kwok, this.binaries.kwokStages, POD_CIDR),
-        () => this.probeOk(`http://127.0.0.1:${this.ports.kwok}/healthz`)),
+        schedulerArgs(this.ports, kubeconfigs.scheduler, join(this.dir, 'scheduler-certs'), this.listen),
+        () => this.probeOk(`https://${host}:${this.ports.scheduler}/healthz`)),
+      ...(nodes > 0 ? [this.launch('kwok', this.binaries.kwok, kwokArgs(this.ports, kubeconfigs.kwok, this.binaries.kwokStages, POD_CIDR),
+        () => this.probeOk(`http://127.0.0.1:${this.ports.kwok}/healthz`))] : []),
     ]);
-    await this.createNodes(nodes);
+    if (nodes > 0) await this.createNodes(nodes);
   }
 
   /**
@@ -120,7 +151,7 @@ export class ControlPlane {
    */
   async startApiserver(): Promise<void> {
     const restart = this.processes.has('kube-controller-manager');
-    const args = apiserverArgs(this.ports, this.pki, SERVICE_CIDR, join(this.dir, 'apiserver-certs'));
+    const args = apiserverArgs(this.ports, this.pki, SERVICE_CIDR, join(this.dir, 'apiserver-certs'), this.listen);
     await this.launch('kube-apiserver', this.binaries.kubeApiserver, args, async () => {
       const ready = await this.api('GET', '/readyz');
       if (ready.status !== 200) return false;
@@ -160,7 +191,7 @@ export class ControlPlane {
    * caller may stop it earlier.
    */
   startCompanion(name: string, command: string, args: readonly string[]): ManagedProcess {
-    const child = ManagedProcess.start({ name, command, args, logFile: this.logFile(name) }, this.reaper);
+    const child = ManagedProcess.start(this.wrap({ name, command, args, logFile: this.logFile(name) }), this.reaper);
     this.companions.add(child);
     return child;
   }
@@ -197,7 +228,7 @@ export class ControlPlane {
   private async launch(name: string, command: string, args: string[], ready: () => Promise<boolean>): Promise<void> {
     const began = Date.now();
     const spec: ProcessSpec = { name, command, args, logFile: this.logFile(name) };
-    const child = ManagedProcess.start(spec, this.reaper);
+    const child = ManagedProcess.start(this.wrap(spec), this.reaper);
     this.processes.set(name, child);
     try {
       await waitFor(name, ready, READY_TIMEOUT_MS, () => (child.hasExited ? child.exitDescription : undefined));
@@ -229,6 +260,10 @@ export class ControlPlane {
       return path;
     };
     write('kubeconfig', this.pki.clients.admin, 'admin');
+    if (this.pki.node && this.nodeKubeconfigs) {
+      write('kubelet.kubeconfig', this.pki.node.kubelet, 'kubelet');
+      write('kube-proxy.kubeconfig', this.pki.node.kubeProxy, 'kube-proxy');
+    }
     return {
       controllerManager: write('controller-manager.kubeconfig', this.pki.clients.controllerManager, 'kube-controller-manager'),
       scheduler: write('scheduler.kubeconfig', this.pki.clients.scheduler, 'kube-scheduler'),

@@ -4,6 +4,15 @@
  */
 import type { Pki } from './pki.ts';
 
+/** Where the parts listen: loopback, or a real node's IP inside its network namespace. */
+export interface Listen {
+  readonly host: string;
+  /** The parts serve a real node: Node authorization, the kubernetes Service's endpoints, kubelet client certificates. */
+  readonly realNode: boolean;
+}
+
+export const LOOPBACK: Listen = { host: '127.0.0.1', realNode: false };
+
 export interface Ports {
   readonly etcdClient: number;
   readonly etcdPeer: number;
@@ -13,9 +22,9 @@ export interface Ports {
   readonly kwok: number;
 }
 
-export function etcdArgs(ports: Ports, dataDir: string): string[] {
-  const client = `http://127.0.0.1:${ports.etcdClient}`;
-  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+export function etcdArgs(ports: Ports, dataDir: string, listen: Listen = LOOPBACK): string[] {
+  const client = `http://${listen.host}:${ports.etcdClient}`;
+  const peer = `http://${listen.host}:${ports.etcdPeer}`;
   return [
     '--name=default',
     `--data-dir=${dataDir}`,
@@ -30,13 +39,13 @@ export function etcdArgs(ports: Ports, dataDir: string): string[] {
   ];
 }
 
-export function apiserverArgs(ports: Ports, pki: Pki, serviceCidr: string, certDir: string): string[] {
+export function apiserverArgs(ports: Ports, pki: Pki, serviceCidr: string, certDir: string, listen: Listen = LOOPBACK): string[] {
   return [
-    `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+    `--etcd-servers=http://${listen.host}:${ports.etcdClient}`,
     `--secure-port=${ports.apiserver}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${listen.host}`,
     // Without it the apiserver looks for an address on a default route, which a sandbox may lack.
-    '--advertise-address=127.0.0.1',
+    `--advertise-address=${listen.host}`,
     `--cert-dir=${certDir}`,
     `--tls-cert-file=${pki.servingCertFile}`,
     `--tls-private-key-file=${pki.servingKeyFile}`,
@@ -45,12 +54,27 @@ export function apiserverArgs(ports: Ports, pki: Pki, serviceCidr: string, certD
     `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
     `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
     `--service-cluster-ip-range=${serviceCidr}`,
-    '--authorization-mode=RBAC',
     '--allow-privileged=true',
-    // The loopback advertise address is not a valid endpoint for the `kubernetes` Service.
-    '--endpoint-reconciler-type=none',
     '--enable-priority-and-fairness=false',
     '--v=1',
+    ...(listen.realNode ? realNodeApiserverArgs(pki) : [
+      '--authorization-mode=RBAC',
+      // The loopback advertise address is not a valid endpoint for the `kubernetes` Service.
+      '--endpoint-reconciler-type=none',
+    ]),
+  ];
+}
+
+/** A kubelet is authorized as its node only (as in kubeadm); pods reach the apiserver at the node IP. */
+function realNodeApiserverArgs(pki: Pki): string[] {
+  if (!pki.node) throw new Error('a real node needs its identities in the PKI');
+  return [
+    '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction',
+    // kubectl logs and exec go through the kubelet, which authenticates the apiserver by this certificate.
+    `--kubelet-client-certificate=${pki.node.apiserverKubeletClientCertFile}`,
+    `--kubelet-client-key=${pki.node.apiserverKubeletClientKeyFile}`,
+    '--kubelet-preferred-address-types=InternalIP',
   ];
 }
 
@@ -59,6 +83,10 @@ export const CONTROLLERS = [
   'deployment-controller',
   'replicaset-controller',
   'endpointslice-controller',
+  // As in any cluster: the legacy Endpoints and their mirror into slices, which routing must
+  // keep from copying an instance's old endpoints beside its baseline's.
+  'endpoints-controller',
+  'endpointslice-mirroring-controller',
   'garbage-collector-controller',
   'namespace-controller',
   'serviceaccount-controller',
@@ -69,12 +97,12 @@ export const CONTROLLERS = [
   'node-lifecycle-controller',
 ] as const;
 
-export function controllerManagerArgs(ports: Ports, kubeconfig: string, pki: Pki, serviceCidr: string, certDir: string): string[] {
+export function controllerManagerArgs(ports: Ports, kubeconfig: string, pki: Pki, serviceCidr: string, certDir: string, listen: Listen = LOOPBACK): string[] {
   return [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
     `--authorization-kubeconfig=${kubeconfig}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${listen.host}`,
     `--secure-port=${ports.controllerManager}`,
     `--cert-dir=${certDir}`,
     '--leader-elect=false',
@@ -90,12 +118,12 @@ export function controllerManagerArgs(ports: Ports, kubeconfig: string, pki: Pki
   ];
 }
 
-export function schedulerArgs(ports: Ports, kubeconfig: string, certDir: string): string[] {
+export function schedulerArgs(ports: Ports, kubeconfig: string, certDir: string, listen: Listen = LOOPBACK): string[] {
   return [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
     `--authorization-kubeconfig=${kubeconfig}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${listen.host}`,
     `--secure-port=${ports.scheduler}`,
     `--cert-dir=${certDir}`,
     '--leader-elect=false',

@@ -24,12 +24,21 @@ export interface Pki {
   readonly serviceAccountPublicKeyFile: string;
   /** Clients by role: `admin` is system:masters; the others are the built-in component users. */
   readonly clients: Record<'admin' | 'controllerManager' | 'scheduler' | 'kwok', ClientIdentity>;
+  /** With a real node: its kubelet, its kube-proxy, and the apiserver's client of the kubelet. */
+  readonly node?: Record<'kubelet' | 'kubeProxy' | 'apiserverKubeletClient', ClientIdentity> & { readonly apiserverKubeletClientCertFile: string; readonly apiserverKubeletClientKeyFile: string };
+}
+
+export interface PkiOptions {
+  /** More addresses the apiserver serves on (a real node's IP). */
+  readonly addresses?: readonly string[];
+  /** The real node whose identities to issue. */
+  readonly nodeName?: string;
 }
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 /** Creates the PKI in `dir`. `serviceIP` is the first address of the service range. */
-export function createPki(dir: string, serviceIP: string, now = new Date()): Pki {
+export function createPki(dir: string, serviceIP: string, options: PkiOptions = {}, now = new Date()): Pki {
   // Back-date a little so that clocks a second apart never see a certificate from the future.
   const notBefore = new Date(now.getTime() - 60_000);
   const notAfter = new Date(now.getTime() + YEAR_MS);
@@ -39,7 +48,7 @@ export function createPki(dir: string, serviceIP: string, now = new Date()): Pki
   const serving = issueCertificate(ca, {
     commonName: 'kube-apiserver',
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-    ipAddresses: ['127.0.0.1', serviceIP],
+    ipAddresses: ['127.0.0.1', serviceIP, ...(options.addresses ?? [])],
     usages: ['server'],
     notBefore,
     notAfter,
@@ -50,7 +59,19 @@ export function createPki(dir: string, serviceIP: string, now = new Date()): Pki
     writeFileSync(path, contents, { mode: 0o600 });
     return path;
   };
+  const nodeIdentities = (nodeName: string): NonNullable<Pki['node']> => {
+    // Names and groups that the Node authorizer and the bootstrap RBAC roles expect (as kubeadm issues them).
+    const apiserverKubeletClient = client('kube-apiserver-kubelet-client', ['system:masters']);
+    return {
+      kubelet: client(`system:node:${nodeName}`, ['system:nodes']),
+      kubeProxy: client('system:kube-proxy'),
+      apiserverKubeletClient,
+      apiserverKubeletClientCertFile: file('apiserver-kubelet-client.crt', apiserverKubeletClient.certificatePem),
+      apiserverKubeletClientKeyFile: file('apiserver-kubelet-client.key', apiserverKubeletClient.privateKeyPem),
+    };
+  };
   return {
+    ...(options.nodeName ? { node: nodeIdentities(options.nodeName) } : {}),
     caFile: file('ca.crt', ca.certificatePem),
     caPem: ca.certificatePem,
     servingCertFile: file('apiserver.crt', serving.certificatePem),

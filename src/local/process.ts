@@ -9,15 +9,21 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
-/** What the watchdog must clean up: process group ids and directories. */
+/**
+ * What the watchdog must clean up: process group ids, directories, and for a real node its
+ * cgroup tree (every process in it is killed, then the cgroups removed) and the host end of
+ * its veth pair.
+ */
 export interface ReaperState {
   pids: number[];
   dirs: string[];
+  cgroups: string[];
+  links: string[];
 }
 
 /** Keeps the reaper file in step with the processes started, and starts the watchdog. */
 export class Reaper {
-  private readonly state: ReaperState = { pids: [], dirs: [] };
+  private readonly state: ReaperState = { pids: [], dirs: [], cgroups: [], links: [] };
   private readonly file: string;
   private watchdog: ChildProcess | undefined;
 
@@ -52,13 +58,26 @@ export class Reaper {
     this.save();
   }
 
+  /** A cgroup path (as `/clusterdns-<run>`) whose processes die, and which goes, with the parent. */
+  addCgroup(path: string): void {
+    this.state.cgroups.push(path);
+    this.save();
+  }
+
+  /** A network interface of this machine that goes with the parent. */
+  addLink(name: string): void {
+    this.state.links.push(name);
+    this.save();
+  }
+
   private save(): void {
     writeFileSync(this.file, JSON.stringify(this.state));
   }
 }
 
 export function readReaperState(file: string): ReaperState {
-  return JSON.parse(readFileSync(file, 'utf8')) as ReaperState;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as Partial<ReaperState>;
+  return { pids: state.pids ?? [], dirs: state.dirs ?? [], cgroups: state.cgroups ?? [], links: state.links ?? [] };
 }
 
 export interface ProcessSpec {
@@ -138,6 +157,16 @@ export class ManagedProcess {
     this.child.ref();
     signalGroup(this.pid, 'SIGKILL');
     await this.exited;
+  }
+}
+
+/** Whether a process with this pid exists (one of another user counts). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

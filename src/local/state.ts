@@ -1,10 +1,11 @@
 /**
  * Local mode's files in `.clusterdns/` of the checkout: a lock that keeps a second
  * `clusterdns local` from starting beside a running one, and `local.json`, the facts a
- * script needs (kubeconfig, apiserver, each instance's loopback resolver).
+ * script needs (kubeconfig, apiserver, kube-dns and each instance with its loopback resolver).
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from './process.ts';
 
 export interface LocalState {
   readonly pid: number;
@@ -13,13 +14,18 @@ export interface LocalState {
   readonly apiserver: string;
   readonly instances: ReadonlyArray<{
     readonly name: string;
+    readonly engine: 'clusterdns' | 'coredns';
     readonly version: string;
     readonly clusterIP: string;
     readonly clusterDomain: string;
-    /** `127.0.0.1:<port>`, UDP and TCP. */
+    /** `127.0.0.1:<port>`, UDP and TCP ("" while it has never run). */
     readonly resolver: string;
     readonly ready: boolean;
+    /** Why it is not served as asked (a CoreDNS release being built, one that does not exist, ...). */
+    readonly error?: string;
   }>;
+  /** With `--node real`: the process whose network namespace is the node's, and the node IP. */
+  readonly node?: { readonly pid: number; readonly address: string };
 }
 
 /** Another local mode holds the lock. */
@@ -72,18 +78,19 @@ export class LocalStateDir {
     renameSync(temp, this.stateFile);
   }
 
+  /** The running local mode's facts, if one runs. */
+  read(): LocalState | undefined {
+    try {
+      const state = JSON.parse(readFileSync(this.stateFile, 'utf8')) as LocalState;
+      return isAlive(state.pid) ? state : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Removes the state file and the lock. */
   clear(): void {
     rmSync(this.stateFile, { force: true });
     rmSync(this.lockFile, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

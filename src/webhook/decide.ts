@@ -7,7 +7,8 @@
  * (`none` opts out); then its namespace's label (`none` opts the namespace out of
  * selectors too); then each ClusterDNS's `spec.injection` selectors in name order, where
  * the first instance whose selectors match and whose `percent` sample includes the pod's
- * workload wins.
+ * workload wins. A pod is pointed only at an instance that is serving (its own pods or its
+ * baseline answer at its clusterIP), so that injection never hands out a dead address.
  */
 import { INJECTED_ANNOTATION, INSTANCE_LABEL, OPT_OUT } from '../api/names.ts';
 import { isEmptySelector, matchesSelector } from '../api/selectors.ts';
@@ -74,6 +75,12 @@ export function decide(input: DecideInput): Decision {
   if (instance.invalid !== undefined) return warn(`ClusterDNS ${choice.instance} is invalid (${instance.invalid}); ${untouched}`);
   if (instance.deleting) return warn(`ClusterDNS ${choice.instance} is being deleted; ${untouched}`);
   if (!instance.clusterIP) return warn(`ClusterDNS ${choice.instance} has no clusterIP yet; ${untouched}`);
+  if (instance.serving !== 'Instance' && instance.serving !== 'Baseline') {
+    const why = instance.serving === 'None'
+      ? 'neither its own pods nor its baseline has a ready endpoint (status.serving is None)'
+      : 'the operator has not reported who answers at its clusterIP yet (no status.serving)';
+    return warn(`ClusterDNS ${choice.instance} is not serving: ${why}; ${untouched}`);
+  }
 
   const policyConflict = dnsPolicyConflict(pod);
   if (policyConflict) {

@@ -3,6 +3,7 @@
  * the few fields the decision and the configuration need.
  */
 import { parseClusterDNS } from '../api/clusterdns.ts';
+import type { Serving } from '../api/clusterdns.ts';
 import { API_VERSION, KIND } from '../api/names.ts';
 import type { LabelSelector } from '../api/selectors.ts';
 import { isEmptySelector } from '../api/selectors.ts';
@@ -27,6 +28,11 @@ export interface InstanceFacts {
   readonly clusterIP: string | undefined;
   readonly clusterDomain: string;
   readonly injection: InjectionSelectors;
+  /**
+   * `status.serving`: who answers at the clusterIP (the instance, or its baseline for it), or
+   * None. Absent until the operator reports it; a pod is pointed only at a serving instance.
+   */
+  readonly serving?: Serving;
   readonly deleting: boolean;
   /** Why the object failed validation; such an instance is never injected. */
   readonly invalid?: string;
@@ -46,6 +52,7 @@ export function instanceFacts(raw: RawObject): InstanceFacts {
     clusterIP: status?.clusterIP || undefined,
     clusterDomain: spec.clusterDomain,
     injection: spec.injection,
+    ...(status?.serving ? { serving: status.serving } : {}),
     deleting: metadata.deletionTimestamp !== undefined,
   };
 }

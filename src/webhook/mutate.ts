@@ -4,9 +4,11 @@
  * The pod gets `dnsPolicy: None` and the dnsConfig that kubelet would write for ClusterFirst
  * with the instance's clusterIP as the cluster DNS, merged with the pod's own dnsConfig as
  * kubelet merges it (our entries first, the pod's extras after them without duplicates, the
- * pod's options overriding ours by name), cut to what the API accepts.
+ * pod's options overriding ours by name), cut to what the API accepts. The annotation
+ * `clusterdns.io/injected=<name>@<version>` and the label `clusterdns.io/injected-into=<name>`
+ * record what was done.
  */
-import { INJECTED_ANNOTATION } from '../api/names.ts';
+import { INJECTED_ANNOTATION, INJECTED_INTO_LABEL } from '../api/names.ts';
 import type { InjectionTarget } from './decide.ts';
 
 /** The limits of the pod API (k8s.io/kubernetes/pkg/apis/core/validation). */
@@ -64,6 +66,8 @@ export function injectDns(pod: JsonObject, namespace: string, target: InjectionT
   spec['dnsPolicy'] = 'None';
   spec['dnsConfig'] = toJson(merged);
   objectAt(metadata, 'annotations')[INJECTED_ANNOTATION] = `${target.name}@${target.version}`;
+  // The operator counts (and drains) the pods that depend on an instance by this label.
+  objectAt(metadata, 'labels')[INJECTED_INTO_LABEL] = target.name;
   return mutated;
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { z } from 'zod';
 import {
-  autoscalingSchema, clusterDNSSpecSchema, injectionSchema, parseClusterDNS, resourcesSchema, tolerationSchema, upstreamSchema,
+  autoscalingSchema, baselineSchema, clusterDNSSpecSchema, injectionSchema, parseClusterDNS, resourcesSchema, serviceReferenceSchema, tolerationSchema, upstreamSchema,
 } from '../../src/api/clusterdns.ts';
 import { CLUSTERDNS_PATH } from '../../src/api/names.ts';
 import { labelSelectorRequirementSchema, labelSelectorSchema } from '../../src/api/selectors.ts';
@@ -99,6 +99,8 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
       ['spec.injection.namespaceSelector', () => spec().properties?.['injection']?.properties?.['namespaceSelector'], labelSelectorSchema],
       ['spec.injection.podSelector.matchExpressions[]', () => spec().properties?.['injection']?.properties?.['podSelector']?.properties?.['matchExpressions']?.items, labelSelectorRequirementSchema],
       ['spec.resources', () => spec().properties?.['resources'], resourcesSchema],
+      ['spec.baseline', () => spec().properties?.['baseline'], baselineSchema],
+      ['spec.baseline.service', () => spec().properties?.['baseline']?.properties?.['service'], serviceReferenceSchema],
       ['spec.tolerations[]', () => spec().properties?.['tolerations']?.items, tolerationSchema],
     ];
     for (const [path, node, schema] of rows) {
@@ -113,7 +115,9 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
     const explained = await kubectlOk(['explain', 'clusterdns.spec.clusterIP']);
     assert.match(explained, /Immutable once set/);
     const fields = await kubectlOk(['explain', 'clusterdns.spec']);
-    for (const field of ['version', 'clusterIP', 'replicas', 'autoscaling', 'upstream', 'stubDomains', 'injection', 'priorityClassName']) assert.match(fields, new RegExp(`\\n  ${field}\\t`));
+    for (const field of ['engine', 'version', 'clusterIP', 'replicas', 'autoscaling', 'upstream', 'stubDomains', 'injection', 'baseline', 'routing', 'drain', 'priorityClassName']) {
+      assert.match(fields, new RegExp(`\\n  ${field}\\t`));
+    }
   });
 
   test('is cluster-scoped with the short name cdns, a status subresource and the expected columns', async () => {
@@ -124,7 +128,7 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
     created.push(name);
     await kubectlOk(['create', '-f', '-'], JSON.stringify({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name }, spec: { version: '0.1.0' } }));
     const header = (await kubectlOk(['get', 'cdns', name])).split('\n')[0]!.trim().split(/\s+/);
-    assert.deepEqual(header, ['NAME', 'VERSION', 'CLUSTER-IP', 'READY', 'AVAILABLE', 'AGE']);
+    assert.deepEqual(header, ['NAME', 'ENGINE', 'VERSION', 'CLUSTER-IP', 'READY', 'SERVING', 'AVAILABLE', 'AGE']);
   });
 
   test('keeps clusterIP immutable once set, and lets an unset one be set', async () => {

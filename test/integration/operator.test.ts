@@ -16,6 +16,7 @@ import type { ClusterDNSStatus, Condition } from '../../src/api/clusterdns.ts';
 import { CLUSTERDNS_PATH } from '../../src/api/names.ts';
 import { KubeApiError } from '../../src/kube/client.ts';
 import { Watcher } from '../../src/kube/watcher.ts';
+import { ensureBaseline } from '../support/baseline.ts';
 import { controlPlane, createNamespace, eventually, kubeClient, kubectl, kubectlOk } from '../support/cluster.ts';
 import { OperatorProcess, SUITE_LABEL, apiserverOperatorWrites, installCrd, installRbac } from '../support/operator.ts';
 import type { InstalledRbac } from '../support/operator.ts';
@@ -92,6 +93,8 @@ describe('the operator', () => {
 
   before(async () => {
     await installCrd(controlPlane());
+    // The cluster's own DNS, which every instance has as its baseline (routing.test.ts tests routing).
+    await ensureBaseline(controlPlane());
     ns = await createNamespace('clusterdns-operator');
     rbac = await installRbac(controlPlane(), ns);
     operator = await OperatorProcess.start({ kubeconfig: rbac.operatorKubeconfig, namespace: ns, selector: `${SUITE_LABEL}=${ns}` });
@@ -108,10 +111,11 @@ describe('the operator', () => {
     await apply(names.a, { version: '0.1.0', clusterIP: IP_A, replicas: 2 });
     const object = await waitAvailable(names.a, 2);
     assert.deepEqual({ ...object.status, conditions: undefined }, {
-      observedGeneration: 1, clusterIP: IP_A, serviceName: names.a, version: '0.1.0', replicas: 2, readyReplicas: 2, conditions: undefined,
+      observedGeneration: 1, clusterIP: IP_A, serviceName: names.a, version: '0.1.0', replicas: 2, readyReplicas: 2,
+      serving: 'Instance', injectedPods: 0, conditions: undefined,
     });
     assert.deepEqual(object.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`),
-      ['Available=True/ReplicasReady', 'Progressing=False/RolloutComplete', 'Degraded=False/AsExpected']);
+      ['Available=True/ReplicasReady', 'Progressing=False/RolloutComplete', 'Degraded=False/AsExpected', 'Serving=True/InstanceReady']);
 
     const deployment = await get<Deployment>(path('deployments', names.a));
     const pod = deployment.spec.template.spec;
@@ -144,7 +148,7 @@ describe('the operator', () => {
       assert.equal(p.status.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
     }
     const row = (await kubectlOk(['get', 'cdns', names.a, '--no-headers'])).trim().split(/\s+/);
-    assert.deepEqual(row.slice(0, 5), [names.a, '0.1.0', IP_A, '2', 'True']);
+    assert.deepEqual(row.slice(0, 7), [names.a, 'clusterdns', '0.1.0', IP_A, '2', 'Instance', 'True']);
     const events = await kubectlOk(['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${names.a}`, '-o', 'jsonpath={.items[*].reason}']);
     assert.match(events, /Created/);
   });

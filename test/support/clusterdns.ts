@@ -15,7 +15,10 @@ export async function installClusterDnsCrd(): Promise<void> {
   await eventually(async () => { await kubeClient().request('GET', CLUSTERDNS_PATH); }, { timeoutMs: 30_000, what: 'the ClusterDNS API' });
 }
 
-/** Creates a ClusterDNS and, if given, writes its status as the operator would. */
+/**
+ * Creates a ClusterDNS and, if given, writes its status as the operator would (serving its
+ * own pods unless the status says otherwise: the webhook injects only into a serving instance).
+ */
 export async function createClusterDNS(name: string, spec: Record<string, unknown>, status?: Record<string, unknown>): Promise<void> {
   const client = kubeClient();
   const created = await client.request<{ metadata: { resourceVersion: string } }>('POST', CLUSTERDNS_PATH, {
@@ -23,7 +26,7 @@ export async function createClusterDNS(name: string, spec: Record<string, unknow
   });
   if (status) {
     await client.request('PUT', `${CLUSTERDNS_PATH}/${name}/status`, {
-      body: { apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name, resourceVersion: created.metadata.resourceVersion }, spec, status },
+      body: { apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name, resourceVersion: created.metadata.resourceVersion }, spec, status: { serving: 'Instance', ...status } },
     });
   }
 }

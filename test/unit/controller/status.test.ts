@@ -5,6 +5,7 @@ import type { ClusterDNSStatus } from '../../../src/api/clusterdns.ts';
 import type { DeploymentState } from '../../../src/controller/children.ts';
 import { computeStatus, rolledOut, sameStatus, statusEvents } from '../../../src/controller/status.ts';
 import type { StatusInput } from '../../../src/controller/status.ts';
+import type { ServingDecision } from '../../../src/controller/routing.ts';
 
 const t0 = new Date('2026-01-01T00:00:00.000Z');
 const t1 = new Date('2026-01-01T00:05:00.000Z');
@@ -24,12 +25,19 @@ function input(overrides: Partial<StatusInput> = {}): StatusInput {
   };
 }
 
-/** "Type=Status/Reason" of each condition. */
-function summary(status: ClusterDNSStatus): string[] {
-  return (status.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason}`);
+/** "Type=Status/Reason" of each condition (of `types`: by default those of the instance's own health). */
+function summary(status: ClusterDNSStatus, types: readonly string[] = ['Available', 'Progressing', 'Degraded', 'Scaled']): string[] {
+  return (status.conditions ?? []).filter((c) => types.includes(c.type)).map((c) => `${c.type}=${c.status}/${c.reason}`);
 }
 
 describe('computeStatus', () => {
+  test('a refused version says so in Degraded, naming spec.version, and that nothing was changed', () => {
+    const status = computeStatus(input({ invalidSpec: 'spec.version 1.9.7 is not a CoreDNS release; the nearest are 1.9.4 and 1.10.0', invalidReason: 'UnknownVersion' }), undefined, t0);
+    assert.equal(status.conditions?.find((c) => c.type === 'Degraded')?.message,
+      'spec.version 1.9.7 is not a CoreDNS release; the nearest are 1.9.4 and 1.10.0; the children are left as they are');
+    assert.equal(status.version, '0.1.0', 'status.version stays what runs');
+  });
+
   test('a healthy instance is Available, not Progressing, not Degraded, and reports what runs', () => {
     const status = computeStatus(input(), undefined, t0);
     assert.deepEqual(summary(status), ['Available=True/ReplicasReady', 'Progressing=False/RolloutComplete', 'Degraded=False/AsExpected']);
@@ -58,6 +66,12 @@ describe('computeStatus', () => {
     ['an invalid spec is Degraded/InvalidSpec; the old pods keep serving',
       { invalidSpec: 'spec.ttl: Too big', wantedReplicas: undefined },
       ['Available=True/ReplicasReady', 'Progressing=False/InvalidSpec', 'Degraded=True/InvalidSpec']],
+    ['a CoreDNS release the operator does not run is Degraded/UnsupportedVersion; the old pods keep serving',
+      { invalidSpec: 'spec.version 1.6.7 is older than ...', invalidReason: 'UnsupportedVersion', wantedReplicas: undefined },
+      ['Available=True/ReplicasReady', 'Progressing=False/UnsupportedVersion', 'Degraded=True/UnsupportedVersion']],
+    ['a CoreDNS version that is no release is Degraded/UnknownVersion',
+      { invalidSpec: 'spec.version 1.9.7 is not a CoreDNS release', invalidReason: 'UnknownVersion', wantedReplicas: undefined },
+      ['Available=True/ReplicasReady', 'Progressing=False/UnknownVersion', 'Degraded=True/UnknownVersion']],
     ['pods that cannot be created make it Degraded/ReplicaFailure',
       { deployment: deployment({ readyReplicas: 0, availableReplicas: 0, replicas: 0, updatedReplicas: 0, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'serviceaccount "clusterdns-resolver" not found' }] }) },
       ['Available=False/NoReplicasReady', 'Progressing=True/RollingOut', 'Degraded=True/ReplicaFailure']],
@@ -136,5 +150,68 @@ describe('statusEvents', () => {
     const broken = computeStatus(input({ serviceClusterIP: undefined, failures: [{ kind: 'Service', name: 'kube-dns-2', reason: 'ClusterIPUnavailable', message: 'taken' }] }), healthy, t1);
     assert.deepEqual(statusEvents(healthy, broken).map((e) => `${e.type} ${e.reason}`), ['Warning ServiceUnavailable', 'Warning ClusterIPUnavailable']);
     assert.deepEqual(statusEvents(broken, healthy).map((e) => `${e.type} ${e.reason}`), ['Normal Available', 'Normal Recovered']);
+  });
+});
+
+describe('routing in status', () => {
+  const instanceReady: ServingDecision = { serving: 'Instance', status: 'True', reason: 'InstanceReady', message: '2 ready replicas answer at 10.96.0.20' };
+  const fallback: ServingDecision = { serving: 'Baseline', status: 'True', reason: 'FallbackNoReadyReplicas', message: 'none of the 2 replicas is ready' };
+  const nobody: ServingDecision = { serving: 'None', status: 'False', reason: 'NoReadyEndpoints', message: 'nothing answers' };
+  const serving = (status: ClusterDNSStatus): string[] => summary(status, ['Serving', 'Draining']);
+
+  test('status.serving, status.injectedPods and the Serving condition say who answers', () => {
+    const status = computeStatus(input({ serving: fallback, injectedPods: 12 }), undefined, t0);
+    assert.equal(status.serving, 'Baseline');
+    assert.equal(status.injectedPods, 12);
+    assert.deepEqual(serving(status), ['Serving=True/FallbackNoReadyReplicas']);
+  });
+
+  test('without a decision (the baseline not listed yet) the previous one stands', () => {
+    const previous = computeStatus(input({ serving: instanceReady, injectedPods: 3 }), undefined, t0);
+    const held = computeStatus(input(), previous, t1);
+    assert.deepEqual([held.serving, held.injectedPods, serving(held)], ['Instance', 3, ['Serving=True/InstanceReady']]);
+    assert.deepEqual(serving(computeStatus(input(), undefined, t0)), ['Serving=Unknown/BaselineUnknown']);
+  });
+
+  test('without a clusterIP nobody answers, whatever routing decided', () => {
+    const status = computeStatus(input({ serving: instanceReady, serviceClusterIP: '' }), undefined, t0);
+    assert.deepEqual([status.serving, serving(status)], ['None', ['Serving=False/NoClusterIP']]);
+  });
+
+  test('an invalid baseline is Degraded/InvalidBaseline, naming the field; the instance still serves', () => {
+    const status = computeStatus(input({ serving: instanceReady, invalidBaseline: 'spec.baseline.service: Service kube-system/kube-dns does not exist' }), undefined, t0);
+    assert.deepEqual(summary(status), ['Available=True/ReplicasReady', 'Progressing=False/RolloutComplete', 'Degraded=True/InvalidBaseline']);
+    assert.equal(status.conditions?.find((c) => c.type === 'Degraded')?.message,
+      'spec.baseline.service: Service kube-system/kube-dns does not exist; the instance serves itself, with no fallback');
+  });
+
+  test('Draining appears only while deleted, and counts the pods down with a few of their names', () => {
+    assert.deepEqual(serving(computeStatus(input({ serving: instanceReady }), undefined, t0)), ['Serving=True/InstanceReady']);
+    const status = computeStatus(input({ serving: fallback, drain: { pods: 7, examples: ['shop/a', 'shop/b'] } }), undefined, t0);
+    const draining = status.conditions?.find((c) => c.type === 'Draining');
+    assert.equal(draining?.reason, 'WaitingForPods');
+    assert.match(draining.message, /^waiting for 7 injected pods \(shop\/a, shop\/b, and 5 more\); its Service and clusterIP 10\.96\.0\.20 stay until none is left/);
+    assert.match(draining.message, /kubectl get pods -A -l clusterdns.io\/injected-into=kube-dns-2/);
+  });
+
+  test('every switch of who serves is an event: a Warning when the instance stops answering by itself', () => {
+    const healthy = computeStatus(input({ serving: instanceReady }), undefined, t0);
+    const fell = computeStatus(input({ serving: fallback }), healthy, t1);
+    const none = computeStatus(input({ serving: nobody }), fell, t1);
+    const back = computeStatus(input({ serving: instanceReady }), none, t1);
+    const servingEvents = (a: ClusterDNSStatus, b: ClusterDNSStatus): string[] => statusEvents(a, b).filter((e) => ['InstanceReady', 'FallbackNoReadyReplicas', 'NoReadyEndpoints'].includes(e.reason)).map((e) => `${e.type} ${e.reason}`);
+    assert.deepEqual(servingEvents(healthy, fell), ['Warning FallbackNoReadyReplicas']);
+    assert.deepEqual(servingEvents(fell, none), ['Warning NoReadyEndpoints']);
+    assert.deepEqual(servingEvents(none, back), ['Normal InstanceReady']);
+    assert.deepEqual(statusEvents(healthy, computeStatus(input({ serving: { ...instanceReady, message: '1 ready replica answers' } }), healthy, t1)), [], 'the same reason with new numbers is no switch');
+    const creating = computeStatus(input({ serving: fallback }), undefined, t0);
+    assert.deepEqual(statusEvents(undefined, creating).filter((e) => e.reason === 'FallbackNoReadyReplicas').map((e) => e.type), ['Normal'], 'a new instance starting on the baseline is no alarm');
+  });
+
+  test('a drain is one event when it begins, not one per pod', () => {
+    const first = computeStatus(input({ serving: fallback, drain: { pods: 2, examples: ['a/b', 'a/c'] } }), undefined, t0);
+    assert.deepEqual(statusEvents(computeStatus(input({ serving: fallback }), undefined, t0), first).filter((e) => e.reason === 'Draining').length, 1);
+    const fewer = computeStatus(input({ serving: fallback, drain: { pods: 1, examples: ['a/c'] } }), first, t1);
+    assert.deepEqual(statusEvents(first, fewer).filter((e) => e.reason === 'Draining'), []);
   });
 });

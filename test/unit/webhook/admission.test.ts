@@ -15,7 +15,7 @@ import type { PatchOperation } from '../../../src/webhook/patch.ts';
 import { handleRequest } from '../../../src/webhook/server.ts';
 
 const instances = new Map<string, InstanceFacts>([
-  ['kube-dns-2', { name: 'kube-dns-2', version: '0.1.0', clusterIP: '10.96.0.20', clusterDomain: 'cluster.local', injection: { percent: 100 }, deleting: false }],
+  ['kube-dns-2', { name: 'kube-dns-2', version: '0.1.0', clusterIP: '10.96.0.20', clusterDomain: 'cluster.local', injection: { percent: 100 }, serving: 'Instance', deleting: false }],
 ]);
 const context: ReviewContext = {
   instances,

@@ -7,7 +7,7 @@ import type { InstanceFacts } from '../../../src/webhook/instances.ts';
 import { inSample, workloadKey } from '../../../src/webhook/sampling.ts';
 
 const instance = (name: string, extra: Partial<InstanceFacts> = {}): InstanceFacts => ({
-  name, version: '0.1.0', clusterIP: '10.96.0.50', clusterDomain: 'cluster.local', injection: { percent: 100 }, deleting: false, ...extra,
+  name, version: '0.1.0', clusterIP: '10.96.0.50', clusterDomain: 'cluster.local', injection: { percent: 100 }, serving: 'Instance', deleting: false, ...extra,
 });
 
 const pod = (extra: Partial<PodFacts> = {}): PodFacts => ({
@@ -34,6 +34,9 @@ describe('decide', () => {
     { title: 'kube-system is never mutated', pod: pod({ namespace: 'kube-system' }), ns: ns(label('a'), 'kube-system'), instances: [instance('a')], action: 'skip', reason: /never mutated/ },
     { title: 'an unknown instance is a warning', pod: pod({ labels: label('ghost') }), ns: ns(), instances: [instance('a')], action: 'warn', reason: /ClusterDNS ghost \(from the pod label clusterdns.io\/instance=ghost\) does not exist; the pod keeps the cluster DNS/ },
     { title: 'an instance without clusterIP is a warning', pod: pod(), ns: ns(label('a')), instances: [instance('a', { clusterIP: undefined })], action: 'warn', reason: /has no clusterIP yet/ },
+    { title: 'an instance whose clusterIP nobody answers is a warning', pod: pod({ labels: label('a') }), ns: ns(), instances: [instance('a', { serving: 'None' })], action: 'warn', reason: /ClusterDNS a is not serving: neither its own pods nor its baseline has a ready endpoint \(status.serving is None\); the pod keeps the cluster DNS/ },
+    { title: 'an instance the operator has not reported serving is a warning', pod: pod(), ns: ns(label('a')), instances: [instance('a', { serving: undefined })], action: 'warn', reason: /is not serving: the operator has not reported/ },
+    { title: 'an instance answered by its baseline is injected', pod: pod({ labels: label('a') }), ns: ns(), instances: [instance('a', { serving: 'Baseline' })], action: 'inject', target: 'a', reason: /pod label/ },
     { title: 'an instance being deleted is a warning', pod: pod({ labels: label('a') }), ns: ns(), instances: [instance('a', { deleting: true })], action: 'warn', reason: /being deleted/ },
     { title: 'an invalid instance is a warning that says why', pod: pod({ labels: label('a') }), ns: ns(), instances: [instance('a', { invalid: 'spec.ttl: too big' })], action: 'warn', reason: /invalid \(spec.ttl: too big\)/ },
     { title: 'a hostNetwork pod with its own label is injected', pod: pod({ hostNetwork: true, labels: label('a') }), ns: ns(), instances: [instance('a')], action: 'inject', target: 'a', reason: /pod label/ },

@@ -63,20 +63,22 @@ describe('mergeDnsConfig', () => {
 });
 
 describe('injectDns and its patch', () => {
-  test('sets dnsPolicy None, the dnsConfig and the annotation, and leaves the input alone', () => {
+  test('sets dnsPolicy None, the dnsConfig, the annotation and the label, and leaves the input alone', () => {
     const original = pod();
     const mutated = injectDns(original, 'shop', target);
     assert.equal((mutated['spec'] as JsonObject)['dnsPolicy'], 'None');
     assert.deepEqual((mutated['spec'] as JsonObject)['dnsConfig'], { nameservers: ['10.96.0.20'], searches: base.searches, options: [{ name: 'ndots', value: '5' }] });
     assert.deepEqual((mutated['metadata'] as JsonObject)['annotations'], { 'clusterdns.io/injected': 'kube-dns-2@0.1.0' });
+    assert.deepEqual((mutated['metadata'] as JsonObject)['labels'], { 'clusterdns.io/injected-into': 'kube-dns-2' });
     assert.deepEqual(original, pod(), 'the original is unchanged');
   });
 
-  test('the patch adds exactly the three changes and keeps other annotations', () => {
-    const original = pod({ dnsPolicy: 'ClusterFirst' }, { annotations: { keep: 'me' } });
+  test('the patch adds exactly the four changes and keeps other annotations and labels', () => {
+    const original = pod({ dnsPolicy: 'ClusterFirst' }, { annotations: { keep: 'me' }, labels: { app: 'web' } });
     const ops = diff(original, injectDns(original, 'shop', target));
     assert.deepEqual(ops.map((o) => `${o.op} ${o.path}`).sort(), [
       'add /metadata/annotations/clusterdns.io~1injected',
+      'add /metadata/labels/clusterdns.io~1injected-into',
       'add /spec/dnsConfig',
       'add /spec/dnsPolicy',
     ]);

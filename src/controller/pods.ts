@@ -1,0 +1,98 @@
+/**
+ * The two kinds of pod the operator watches, each through a label-selected watch and shrunk
+ * on arrival to the few facts routing needs:
+ * - an instance's own resolver pods (in the operator's namespace): whether each is ready, and
+ *   its address, so that the operator knows at once when none is left to answer;
+ * - the pods the webhook pointed at an instance (label `clusterdns.io/injected-into`, in any
+ *   namespace): how many depend on it, and on which address, to drain before a delete.
+ * Never a watch of every pod in the cluster.
+ */
+import { INJECTED_INTO_LABEL } from '../api/names.ts';
+import type { RawObject } from '../kube/watcher.ts';
+import type { AddressType, SliceEndpoint } from './slices.ts';
+
+/** Selects the resolver pods of every instance (their template carries the child labels). */
+export const RESOLVER_POD_SELECTOR = 'app.kubernetes.io/name=clusterdns,app.kubernetes.io/managed-by=clusterdns-operator';
+/** Selects every injected pod, whatever the instance. */
+export const INJECTED_POD_SELECTOR = INJECTED_INTO_LABEL;
+const INSTANCE = 'app.kubernetes.io/instance';
+
+export interface ResolverPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly instance: string;
+  /** As the EndpointSlice controller decides it: Ready, with an address, and not terminating. */
+  readonly ready: boolean;
+  readonly ips: readonly string[];
+  readonly nodeName: string;
+}
+
+export interface InjectedPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly instance: string;
+  /** The first nameserver of its dnsConfig: the clusterIP it was injected with. */
+  readonly nameserver: string;
+  /** Succeeded or Failed: it resolves nothing any more, so it keeps no drain waiting. */
+  readonly finished: boolean;
+}
+
+interface RawPod {
+  metadata?: { namespace?: string; name?: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  spec?: { nodeName?: string; dnsConfig?: { nameservers?: string[] } };
+  status?: { phase?: string; podIP?: string; podIPs?: Array<{ ip?: string }>; conditions?: Array<{ type?: string; status?: string }> };
+}
+
+export function shrinkResolverPod(raw: RawObject): ResolverPod {
+  const pod = raw as RawPod;
+  const metadata = pod.metadata ?? {};
+  const ips = (pod.status?.podIPs ?? []).map((p) => p.ip ?? '').filter(Boolean);
+  if (ips.length === 0 && pod.status?.podIP) ips.push(pod.status.podIP);
+  const ready = (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return {
+    namespace: metadata.namespace ?? '',
+    name: metadata.name ?? '',
+    uid: metadata.uid ?? '',
+    instance: metadata.labels?.[INSTANCE] ?? '',
+    ready: ready && ips.length > 0 && !metadata.deletionTimestamp,
+    ips,
+    nodeName: pod.spec?.nodeName ?? '',
+  };
+}
+
+export function shrinkInjectedPod(raw: RawObject): InjectedPod {
+  const pod = raw as RawPod;
+  const metadata = pod.metadata ?? {};
+  const phase = pod.status?.phase ?? '';
+  return {
+    namespace: metadata.namespace ?? '',
+    name: metadata.name ?? '',
+    instance: metadata.labels?.[INJECTED_INTO_LABEL] ?? '',
+    nameserver: pod.spec?.dnsConfig?.nameservers?.[0] ?? '',
+    finished: phase === 'Succeeded' || phase === 'Failed',
+  };
+}
+
+/** The ready pods of `instance` as slice endpoints of one address family. */
+export function readyEndpoints(pods: readonly ResolverPod[], instance: string, family: AddressType): SliceEndpoint[] {
+  const endpoints: SliceEndpoint[] = [];
+  for (const pod of pods) {
+    if (pod.instance !== instance || !pod.ready) continue;
+    const ip = pod.ips.find((a) => (family === 'IPv6') === a.includes(':'));
+    if (ip === undefined) continue;
+    endpoints.push({
+      addresses: [ip],
+      ...(pod.nodeName ? { nodeName: pod.nodeName } : {}),
+      targetRef: { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
+    });
+  }
+  return endpoints;
+}
+
+/** The injected pods of `instance` that still resolve names, in a stable order. */
+export function dependentPods(pods: readonly InjectedPod[], instance: string): InjectedPod[] {
+  return pods
+    .filter((p) => p.instance === instance && !p.finished)
+    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+}
