@@ -57,6 +57,8 @@ function boundedRecord<V extends z.ZodType>(key: z.ZodType<string>, value: V, ma
 export const upstreamSchema = z.strictObject({
   nameservers: z.array(ipSchema).max(3).default([]),
   cacheSeconds: z.number().int().min(0).max(3600).default(30),
+  /** The memory (MiB) the cache of upstream answers may take per resolver pod, all its serving threads together. */
+  cacheMiB: z.number().int().min(1).max(1024).default(16),
 });
 
 export const injectionSchema = z.strictObject({
@@ -145,7 +147,7 @@ export const clusterDNSSpecSchema = z.strictObject({
   clusterDomain: domainSchema.default('cluster.local'),
   ttl: z.number().int().min(0).max(3600).default(30),
   pods: podsModeSchema.default('insecure'),
-  upstream: upstreamSchema.default({ nameservers: [], cacheSeconds: 30 }),
+  upstream: upstreamSchema.default({ nameservers: [], cacheSeconds: 30, cacheMiB: 16 }),
   stubDomains: boundedRecord(domainSchema, z.array(ipSchema).min(1).max(3), 32).default({}),
   injection: injectionSchema.default({ percent: 100 }),
   baseline: baselineSchema.default({ service: { ...DEFAULT_BASELINE } }),

@@ -77,7 +77,7 @@ export function resolverConfigFor(spec: ClusterDNSSpec, overrides: Partial<Resol
     clusterDomain: spec.clusterDomain,
     ttl: spec.ttl,
     pods: spec.pods,
-    upstream: { nameservers: spec.upstream.nameservers, cacheSeconds: spec.upstream.cacheSeconds },
+    upstream: { nameservers: spec.upstream.nameservers, cacheSeconds: spec.upstream.cacheSeconds, cacheMiB: spec.upstream.cacheMiB },
     stubDomains: spec.stubDomains,
     ...overrides,
   });

@@ -29,7 +29,7 @@ export const fullSpec = {
   clusterDomain: 'cluster.local',
   ttl: 5,
   pods: 'verified',
-  upstream: { nameservers: ['1.1.1.1', '2001:4860:4860::8888'], cacheSeconds: 60 },
+  upstream: { nameservers: ['1.1.1.1', '2001:4860:4860::8888'], cacheSeconds: 60, cacheMiB: 32 },
   stubDomains: { 'corp.example': ['10.0.0.53', '10.0.0.54'] },
   injection: {
     namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'demo' } },
@@ -97,6 +97,8 @@ export const examples: readonly Example[] = [
   { title: 'an upstream given by name', spec: { version: v, upstream: { nameservers: ['dns.google'] } }, refusedAt: 'spec.upstream.nameservers' },
   { title: 'four upstreams', spec: { version: v, upstream: { nameservers: ['1.1.1.1', '1.0.0.1', '8.8.8.8', '8.8.4.4'] } }, refusedAt: 'spec.upstream.nameservers' },
   { title: 'a negative cache time', spec: { version: v, upstream: { cacheSeconds: -1 } }, refusedAt: 'spec.upstream.cacheSeconds' },
+  { title: 'a cache of no memory', spec: { version: v, upstream: { cacheMiB: 0 } }, refusedAt: 'spec.upstream.cacheMiB' },
+  { title: 'a cache of more than a GiB', spec: { version: v, upstream: { cacheMiB: 2048 } }, refusedAt: 'spec.upstream.cacheMiB' },
   { title: 'a stub zone that is no domain', spec: { version: v, stubDomains: { Corp_Example: ['10.0.0.53'] } }, refusedAt: 'spec.stubDomains' },
   { title: 'a stub zone without servers', spec: { version: v, stubDomains: { 'corp.example': [] } }, refusedAt: 'spec.stubDomains' },
   { title: 'a stub server given by name', spec: { version: v, stubDomains: { 'corp.example': ['ns1.corp.example'] } }, refusedAt: 'spec.stubDomains' },

@@ -6,20 +6,19 @@
  * watches whatever the number of threads: the main thread watches and passes every event
  * on, and each thread keeps its own copy of the index (the price: memory per thread, see
  * bench/RESULTS.md). A thread that dies is started again with the main thread's index,
- * after a backoff that grows while it keeps dying before it listens (counted in
+ * after a backoff that grows while it keeps dying (restart-policy.ts; counted in
  * `clusterdns_resolver_thread_restarts_total`); the other threads, the main thread's among
  * them, go on serving meanwhile. /metrics adds up every thread's counters at scrape time.
  */
 import { Worker } from 'node:worker_threads';
 import type { ResolverConfig } from '../../api/resolver-config.ts';
-import { Backoff } from '../../kube/backoff.ts';
-import type { BackoffPolicy } from '../../kube/backoff.ts';
 import type { Logger } from '../../kube/log.ts';
 import type { WatchEvent } from '../../kube/watcher.ts';
 import type { IndexedKind } from '../cluster/cluster-index.ts';
 import type { StatsSnapshot } from '../metrics/query-stats.ts';
 import type { ResolverMetrics } from '../metrics/registry.ts';
 import type { ServerAddress } from '../upstream/routes.ts';
+import { RestartPolicy } from './restart-policy.ts';
 
 export interface ThreadData {
   readonly config: ResolverConfig;
@@ -48,23 +47,26 @@ export interface ServingThreadsOptions {
   readonly metrics: ResolverMetrics;
   /** The index as events, for a thread that starts after the watches did. */
   readonly snapshot: () => ReadonlyArray<{ kind: IndexedKind; event: WatchEvent<unknown> }>;
+  readonly restarts?: RestartPolicy;
+  readonly now?: () => number;
 }
 
 const SCRIPT = new URL(import.meta.url.endsWith('.ts') ? './thread-main.ts' : './thread-main.js', import.meta.url);
 const STATS_TIMEOUT_MS = 1000;
-/** About a second at first (a crash after listening is always restarted that soon), up to 30 s for a thread that cannot start. */
-const RESTART_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
 export class ServingThreads {
   private readonly options: ServingThreadsOptions;
   private readonly workers = new Map<number, Worker>();
   private readonly pendingStats = new Map<number, (snapshot: StatsSnapshot) => void>();
-  private readonly restarts = new Map<number, Backoff>();
+  private readonly restarts: RestartPolicy;
+  private readonly now: () => number;
   private nextRequest = 0;
   private stopping = false;
 
   constructor(options: ServingThreadsOptions) {
     this.options = options;
+    this.restarts = options.restarts ?? new RestartPolicy();
+    this.now = options.now ?? Date.now;
   }
 
   /** Starts the threads and resolves once each listens. */
@@ -118,7 +120,7 @@ export class ServingThreads {
       worker.on('message', (message: ToMain) => {
         switch (message.type) {
           case 'listening':
-            this.restarts.get(thread)?.reset();
+            this.restarts.listening(thread, this.now());
             resolve();
             break;
           case 'stats':
@@ -138,20 +140,11 @@ export class ServingThreads {
       worker.on('exit', (code) => {
         if (this.workers.get(thread) === worker) this.workers.delete(thread);
         if (this.stopping) return;
-        const delayMs = this.restartBackoffOf(thread).next();
+        const delayMs = this.restarts.exited(thread, this.now());
         this.options.metrics.threadRestarted();
         log.error({ thread, code, delayMs }, 'serving thread exited; starting it again');
         setTimeout(() => { if (!this.stopping) this.spawn(thread).catch(() => undefined); }, delayMs).unref();
       });
     });
-  }
-
-  private restartBackoffOf(thread: number): Backoff {
-    let backoff = this.restarts.get(thread);
-    if (!backoff) {
-      backoff = new Backoff(RESTART_BACKOFF);
-      this.restarts.set(thread, backoff);
-    }
-    return backoff;
   }
 }

@@ -27,7 +27,7 @@ describe('the ClusterDNS zod schema', () => {
     assert.ok(parsed.ok);
     assert.deepEqual(parsed.value.spec, {
       engine: 'clusterdns', version: '1', clusterDomain: 'cluster.local', ttl: 30, pods: 'insecure',
-      upstream: { nameservers: [], cacheSeconds: 30 }, stubDomains: {}, injection: { percent: 100 },
+      upstream: { nameservers: [], cacheSeconds: 30, cacheMiB: 16 }, stubDomains: {}, injection: { percent: 100 },
       baseline: { service: { namespace: 'kube-system', name: 'kube-dns' } }, routing: 'Instance', drain: 'Wait',
     });
   });

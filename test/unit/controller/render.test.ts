@@ -124,6 +124,15 @@ describe('render', () => {
     assert.deepEqual(child(render(cr, config), 'ConfigMap')['data'], { 'resolver.json': JSON.stringify(resolverConfigFor(cr.spec)) });
   });
 
+  test('gives the resolver the cache bound of the spec (16 MiB by default)', () => {
+    const cacheMiBOf = (spec: Record<string, unknown>): unknown => {
+      const data = child(render(clusterDNS(spec), config), 'ConfigMap')['data'] as Record<string, string>;
+      return (JSON.parse(data['resolver.json'] ?? '{}') as { upstream: { cacheMiB: unknown } }).upstream.cacheMiB;
+    };
+    assert.equal(cacheMiBOf({}), 16);
+    assert.equal(cacheMiBOf({ upstream: { cacheMiB: 48 } }), 48);
+  });
+
   test('rolls the pods when the resolver config changes, and only then', () => {
     const hashOf = (spec: Record<string, unknown>): string | undefined => deploymentOf(render(clusterDNS(spec), config)).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
     assert.notEqual(hashOf({ ttl: 5 }), hashOf({ ttl: 30 }), 'a new TTL changes the pod template');
