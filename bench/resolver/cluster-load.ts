@@ -33,6 +33,19 @@ export function benchServices(shape: LoadShape): BenchService[] {
   });
 }
 
+/** 10,000 A queries over random Services (a fixed seed, the same file every run), dnsperf's format: `name A` per line. */
+export function clusterQueries(services: readonly BenchService[]): string {
+  let seed = 42;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  return Array.from({ length: 10_000 }, () => {
+    const s = services[Math.floor(random() * services.length)];
+    return s ? `${s.name}.${s.namespace}.svc.cluster.local A` : '';
+  }).join('\n') + '\n';
+}
+
 /** Runs `work` over `items` with at most `concurrency` at a time. */
 export async function pooled<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

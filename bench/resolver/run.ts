@@ -8,8 +8,7 @@
  * and the propagation latency of a new Service, prints a side-by-side table and writes the
  * "Resolver" section of bench/RESULTS.md. Everything it starts it stops, whatever happens.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { ensureBinaries } from '../../src/local/binaries.ts';
 import { ControlPlane } from '../../src/local/control-plane.ts';
-import { benchServices, createLoad, NAMESPACE_PREFIX } from './cluster-load.ts';
+import { benchServices, clusterQueries, createLoad, NAMESPACE_PREFIX } from './cluster-load.ts';
 import type { BenchService, LoadShape } from './cluster-load.ts';
 import { measureCodec } from './codec.ts';
 import { runDnsperf } from './dnsperf.ts';
@@ -26,7 +25,7 @@ import { measurePropagation } from './propagation.ts';
 import { allCoresTable, markdownSection, markdownTable, writeResults } from './report.ts';
 import type { AllCoresFigures, Measured, QuerySetFigures, Report, ServerFigures } from './report.ts';
 import { threadCount } from '../../src/resolver/resolver.ts';
-import { startCoredns, startDnsmasq, startResolver } from './servers.ts';
+import { compileResolver, startCoredns, startDnsmasq, startResolver } from './servers.ts';
 import type { RunningServer } from './servers.ts';
 
 const SHAPE: LoadShape = { namespaces: 100, services: 10_000, endpointsPerService: 5 };
@@ -53,11 +52,7 @@ async function cleanup(): Promise<void> {
 
 /** Compiles the resolver as the image ships it (JavaScript, not type-stripped TypeScript). */
 function build(dir: string): string {
-  const out = join(dir, 'build');
-  execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
-  copyFileSync(join(ROOT, 'package.json'), join(out, 'package.json'));
-  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'));
-  return join(out, 'src/cli/main.js');
+  return compileResolver(ROOT, join(dir, 'build'));
 }
 
 async function startPlane(): Promise<ControlPlane> {
@@ -93,16 +88,8 @@ async function clusterHosts(client: KubeClient, services: readonly BenchService[
 }
 
 function queryFiles(dir: string, services: readonly BenchService[]): { cluster: string; external: string; externalHosts: string } {
-  let seed = 42;
-  const random = (): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff;
-  };
   const cluster = join(dir, 'cluster-queries.txt');
-  writeFileSync(cluster, Array.from({ length: 10_000 }, () => {
-    const s = services[Math.floor(random() * services.length)];
-    return s ? `${s.name}.${s.namespace}.svc.cluster.local A` : '';
-  }).join('\n') + '\n');
+  writeFileSync(cluster, clusterQueries(services));
   const names = Array.from({ length: EXTERNAL_NAMES }, (_, i) => `ext-${i}.bench.test`);
   const external = join(dir, 'external-queries.txt');
   writeFileSync(external, names.map((n) => `${n} A`).join('\n') + '\n');

@@ -4,10 +4,11 @@
  * out of cluster) and dnsmasq (a hosts file of the same names). Also the upstream all three
  * forward external names to: another dnsmasq.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { openSync, closeSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, httpRequest, waitFor } from '../../src/local/net.ts';
 import { ask } from '../../test/dns/client.ts';
 
@@ -60,6 +61,19 @@ async function started(name: string, child: ChildProcess, port: number, began: n
 async function answers(port: number, name: string): Promise<boolean> {
   const response = await ask({ host: '127.0.0.1', port }, name, 'A', { timeoutMs: 500 });
   return (response.answers?.length ?? 0) > 0;
+}
+
+/**
+ * Compiles the resolver of the checkout at `root` into `out` as the image ships it
+ * (JavaScript, not type-stripped TypeScript), with this checkout's compiler and
+ * dependencies; returns its entry point.
+ */
+export function compileResolver(root: string, out: string): string {
+  const here = fileURLToPath(new URL('../../', import.meta.url));
+  execFileSync(join(here, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
+  copyFileSync(join(root, 'package.json'), join(out, 'package.json'));
+  symlinkSync(join(here, 'node_modules'), join(out, 'node_modules'));
+  return join(out, 'src/cli/main.js');
 }
 
 export async function startResolver(options: ServerStart & { readonly main: string; readonly kubeconfig: string; readonly upstream: string; readonly probe: string; readonly name?: string }): Promise<RunningServer> {
