@@ -25,6 +25,7 @@ import type { BaselineSnapshot } from './baselines.ts';
 import { CHILD_KIND_ORDER, childKey } from './children.ts';
 import type { Child, ChildKind } from './children.ts';
 import type { Clock } from './clock.ts';
+import { engineRefusal } from './engines.ts';
 import { addDrainFinalizer, drainState, hasDrainFinalizer, removeDrainFinalizer } from './drain.ts';
 import type { EventRecorder, EventSubject } from './events.ts';
 import { OwnWrites } from './own-writes.ts';
@@ -145,6 +146,7 @@ export class Reconciler {
       this.options.onWrite?.('patch', 'ClusterDNS');
       current = this.kept(cached, await addDrainFinalizer(this.options.client, finalizer));
     }
+    await this.refuseUnrunnableVersion(current, cr, deleting, dependents);
     const replicas = this.options.planner.plan(cr, this.cachedChild('Deployment', name)?.deployment?.wantedReplicas);
     const rendered = render(cr, this.options.config, replicas.replicas);
     const routing = this.router.plan(cr, rendered, deleting, dependents);
@@ -164,6 +166,19 @@ export class Reconciler {
       throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
     }
     return replicas.requeueAfterMs === undefined ? {} : { requeueAfterMs: replicas.requeueAfterMs };
+  }
+
+  /**
+   * Throws a TerminalError, after saying why in the status, when the engine cannot run
+   * spec.version (a CoreDNS release the operator does not run). Nothing is applied then, as
+   * for an invalid spec, so the pods that run (an earlier version) keep answering. A deleted
+   * ClusterDNS still drains, whatever its version.
+   */
+  private async refuseUnrunnableVersion(owner: CachedClusterDNS, cr: ClusterDNS, deleting: boolean, dependents: readonly InjectedPod[]): Promise<void> {
+    const refusal = deleting ? undefined : engineRefusal(cr);
+    if (!refusal) return;
+    await this.writeStatus(owner, { invalidSpec: refusal.message, invalidReason: refusal.reason, failures: [], injectedPods: dependents.length });
+    throw new TerminalError(`ClusterDNS ${cr.metadata.name}: ${refusal.message}`);
   }
 
   /**
