@@ -8,12 +8,12 @@
 import { join } from 'node:path';
 import { DEFAULT_NAMESPACE } from '../api/names.ts';
 import { ensureBinaries } from './binaries.ts';
-import { buildCorednsImage } from './coredns-image.ts';
+import { buildCorednsImage, releaseOf } from './coredns-image.ts';
 import type { BuiltImage } from './image-build.ts';
 import { Kubectl } from './kubectl.ts';
 import { waitFor } from './net.ts';
 import { buildClusterdnsImages, productVersion } from './node-images.ts';
-import { KUBE_DNS_SERVICE, kubeadmDNSObjects } from './node-kube-dns.ts';
+import { KUBE_DNS, kubeDNSObjects } from './kube-dns.ts';
 import { assertNodeRequirements, loadBridgeNetfilter } from './node-requirements.ts';
 import { RealNode } from './real-node.ts';
 import { readVersions, repositoryRoot } from './repo.ts';
@@ -44,14 +44,14 @@ export async function kubeDNSImage(log: (line: string) => void, version = kubeDN
 }
 
 /**
- * Installs the cluster's own DNS as kubeadm does (node-kube-dns.ts; its image must be in the
+ * Installs the cluster's own DNS as kubeadm does (kube-dns.ts; its image must be in the
  * node) and waits until kube-dns answers at its clusterIP; resolves with the milliseconds it took.
  */
 export async function installKubeDNS(node: RealNode, kubectl: Kubectl, version = kubeDNSVersion(), timeoutSeconds = 180): Promise<number> {
   const began = Date.now();
-  await kubectl.apply({ objects: kubeadmDNSObjects(version) });
-  await kubectl.run(['-n', KUBE_DNS_SERVICE.namespace, 'rollout', 'status', `deployment/${KUBE_DNS_SERVICE.deployment}`, `--timeout=${timeoutSeconds}s`]);
-  await waitForAnswers(node, KUBE_DNS_SERVICE.clusterIP, 'kubernetes.default.svc.cluster.local', timeoutSeconds * 1000);
+  await kubectl.apply({ objects: kubeDNSObjects(releaseOf(version)) });
+  await kubectl.run(['-n', KUBE_DNS.namespace, 'rollout', 'status', `deployment/${KUBE_DNS.deployment}`, `--timeout=${timeoutSeconds}s`]);
+  await waitForAnswers(node, KUBE_DNS.clusterIP, 'kubernetes.default.svc.cluster.local', timeoutSeconds * 1000);
   return Date.now() - began;
 }
 
@@ -80,7 +80,7 @@ export async function serveRealNode(state: LocalStateDir, say: (line: string) =>
   try {
     const kubectl = new Kubectl(node.plane.binaries.kubectl, node.plane.kubeconfigPath);
     const kubeDNSMs = await installKubeDNS(node, kubectl);
-    say(`kube-dns (${coredns.name}) answering at ${KUBE_DNS_SERVICE.clusterIP} after ${(kubeDNSMs / 1000).toFixed(1)}s`);
+    say(`kube-dns (${coredns.name}) answering at ${KUBE_DNS.clusterIP} after ${(kubeDNSMs / 1000).toFixed(1)}s`);
     const operatorMs = await installDefault(kubectl);
     say(`config/default applied; the operator Deployment was available after ${(operatorMs / 1000).toFixed(1)}s`);
     await kubectl.apply({ kustomize: join(repositoryRoot(), 'config', 'samples') });
@@ -91,7 +91,7 @@ export async function serveRealNode(state: LocalStateDir, say: (line: string) =>
       instances: [], node: { pid: node.sandbox.pid, address: node.address },
     });
     const table = await kubectl.run(['get', 'clusterdnses']);
-    const kubeDNS = await kubectl.run(['-n', KUBE_DNS_SERVICE.namespace, 'get', `deployment/${KUBE_DNS_SERVICE.deployment}`, `service/${KUBE_DNS_SERVICE.name}`]);
+    const kubeDNS = await kubectl.run(['-n', KUBE_DNS.namespace, 'get', `deployment/${KUBE_DNS.deployment}`, `service/${KUBE_DNS.name}`]);
     say(`ready ${((Date.now() - began) / 1000).toFixed(1)}s after start`);
     process.stdout.write(realNodeSummary(node, { table, kubeDNS, kubeDNSImage: coredns.name }, state.stateFile));
     // The node's processes do not hold the event loop (they are unref'd): a timer does, until Ctrl-C.
@@ -114,7 +114,7 @@ interface SummaryTables {
 
 function realNodeSummary(node: RealNode, tables: SummaryTables, stateFile: string): string {
   const exec = 'npm run -s clusterdns -- local exec --';
-  const { namespace, name, deployment, clusterIP } = KUBE_DNS_SERVICE;
+  const { namespace, name, deployment, clusterIP } = KUBE_DNS;
   return [
     '',
     `clusterdns is running on a real node (node IP ${node.address}, its network is that of pid ${node.sandbox.pid}).`,
