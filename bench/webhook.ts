@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const metricsPort = await freePort();
     const own = async (): Promise<Histogram> => parseHistogram((await httpRequest({ url: `http://127.0.0.1:${metricsPort}/metrics` })).body, OWN_METRIC, { outcome: 'inject' });
-    server = spawn(process.execPath, [new URL('./webhook-server.ts', import.meta.url).pathname, plane.kubeconfigPath, 'clusterdns-system', String(port), String(metricsPort)], { stdio: 'inherit' });
+    server = spawn(process.execPath, [new URL('../test/support/webhook-process.ts', import.meta.url).pathname, plane.kubeconfigPath, 'clusterdns-system', String(port), String(metricsPort)], { stdio: 'inherit' });
     // Warm up until the apiserver calls the webhook (its configuration loads a moment after it is written).
     await waitUntil(async () => {
       const pod = await createPod(client, 'bench-injected');
