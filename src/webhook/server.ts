@@ -12,7 +12,8 @@
  */
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import type { Socket } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
+import type { Server as TcpServer, Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../kube/log.ts';
 import { WEBHOOK_PATH } from '../api/names.ts';
@@ -21,6 +22,8 @@ import type { ReviewContext } from './admission.ts';
 import { NO_METRICS } from './metrics.ts';
 import type { AdmissionMetrics } from './metrics.ts';
 import { ConnectionCap } from './connections.ts';
+import { DEFAULT_PACING, HandshakePacer } from './pacing.ts';
+import type { PacingPolicy } from './pacing.ts';
 
 export interface ServerLimits {
   /** An AdmissionReview of a large pod is well under this; anything bigger is not one. */
@@ -42,6 +45,8 @@ export interface ServerLimits {
   readonly keepAliveTimeoutMs: number;
   /** Open connections, handshaking or not; when full, an idle one makes room (connections.ts). */
   readonly maxConnections: number;
+  /** When new connections wait for their handshake during a burst (pacing.ts); undefined: never. */
+  readonly pacing?: PacingPolicy;
 }
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
@@ -52,6 +57,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 120_000,
   maxConnections: 512,
+  pacing: DEFAULT_PACING,
 };
 
 export interface ServingCertificate {
@@ -107,10 +113,17 @@ async function answer(req: IncomingMessage, context: ReviewContext, log: Logger,
   }
 }
 
-/** The HTTPS server around `handleRequest`. Nothing listens before `listen()`. */
+/**
+ * The HTTPS server around `handleRequest`. Nothing listens before `listen()`. A plain TCP
+ * listener accepts the connections (paused) and hands them to the HTTPS server once the
+ * connection cap admits them and the pacer lets their handshake start.
+ */
 export class AdmissionServer {
   private readonly server: Server;
+  private readonly listener: TcpServer;
+  private readonly pacer: HandshakePacer;
   private readonly log: Logger;
+  private closing = false;
 
   constructor(
     certificate: ServingCertificate, context: () => ReviewContext, log: Logger, metrics: AdmissionMetrics = NO_METRICS,
@@ -129,16 +142,27 @@ export class AdmissionServer {
     }, (req, res) => {
       const done = connections.busy(req.socket);
       res.once('close', done);
+      res.once('finish', () => { this.pacer.answered(); });
+      // While closing, each connection ends after its answer.
+      if (this.closing) res.shouldKeepAlive = false;
       handleRequest(req, res, context(), log, metrics, limits.maxBodyBytes).catch((error: unknown) => {
         log.error({ err: error }, 'could not answer a request');
         res.destroy();
       });
     });
-    this.server.on('connection', (socket: Socket) => {
+    const handshake = (socket: Socket): void => { this.server.emit('connection', socket); };
+    const never: PacingPolicy = { minOpen: Number.POSITIVE_INFINITY, cyclingMs: 0, maxDelayMs: 0 };
+    this.pacer = new HandshakePacer(limits.pacing ?? never, handshake);
+    this.listener = createTcpServer({ pauseOnConnect: true }, (socket) => {
+      socket.on('error', () => undefined);
       const evicted = connections.admit(socket);
       if (evicted) log.debug({ peer: evicted }, 'connection cap reached: an idle connection was closed');
+      if (!socket.destroyed) this.pacer.offer(socket);
     });
-    this.server.on('secureConnection', (socket: Socket) => { connections.secured(socket); });
+    this.server.on('secureConnection', (socket: Socket) => {
+      connections.secured(socket);
+      socket.once('close', this.pacer.opened());
+    });
     // A handshake with a client that does not trust us yet is the client's business.
     this.server.on('tlsClientError', (error) => { log.debug({ err: error }, 'TLS handshake failed'); });
   }
@@ -151,9 +175,12 @@ export class AdmissionServer {
 
   async listen(host: string, port: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
+      this.listener.once('error', reject);
+      this.listener.listen(port, host, () => {
+        this.listener.off('error', reject);
+        // The HTTPS server never listens itself, and Node starts checking its header and
+        // request timeouts on its 'listening' event: without this, there would be none.
+        this.server.emit('listening');
         resolve();
       });
     });
@@ -161,15 +188,19 @@ export class AdmissionServer {
 
   /** The port actually bound (useful with port 0). */
   get port(): number {
-    const address = this.server.address();
+    const address = this.listener.address();
     return address !== null && typeof address === 'object' ? address.port : 0;
   }
 
   /** Stops accepting, ends idle keep-alive connections, and waits for requests in flight. */
   async close(): Promise<void> {
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
-    this.server.closeIdleConnections();
+    if (!this.listener.listening) return;
+    this.closing = true;
+    // The TCP listener reports closed once every connection it accepted has closed.
+    const closed = new Promise<void>((resolve) => this.listener.close(() => { resolve(); }));
+    this.pacer.drop();
+    // Stops the timeout checks and ends idle connections (the HTTPS server has no socket of its own to close).
+    this.server.close();
     await closed;
   }
 }
