@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     await sh(plane.binaries.kubectl, ['--kubeconfig', plane.kubeconfigPath, 'apply', '--server-side', '-f', crd]);
     await waitUntil(async () => { await client.request('GET', CLUSTERDNS_PATH); });
     const created = await client.request<{ metadata: { resourceVersion: string } }>('POST', CLUSTERDNS_PATH, { body: { apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'bench' }, spec: { version: '0.1.0' } } });
-    await client.request('PUT', `${CLUSTERDNS_PATH}/bench/status`, { body: { apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'bench', resourceVersion: created.metadata.resourceVersion }, spec: { version: '0.1.0' }, status: { clusterIP: '10.96.0.99', version: '0.1.0' } } });
+    await client.request('PUT', `${CLUSTERDNS_PATH}/bench/status`, { body: { apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'bench', resourceVersion: created.metadata.resourceVersion }, spec: { version: '0.1.0' }, status: { clusterIP: '10.96.0.99', version: '0.1.0', serving: 'Instance' } } });
     for (const [name, labels] of [['clusterdns-system', {}], ['bench-injected', { 'clusterdns.io/instance': 'bench' }], ['bench-plain', {}]] as const) {
       await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } } });
       await waitUntil(async () => { await client.request('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`); });
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const metricsPort = await freePort();
     const own = async (): Promise<Histogram> => parseHistogram((await httpRequest({ url: `http://127.0.0.1:${metricsPort}/metrics` })).body, OWN_METRIC, { outcome: 'inject' });
-    server = spawn(process.execPath, [new URL('./webhook-server.ts', import.meta.url).pathname, plane.kubeconfigPath, 'clusterdns-system', String(port), String(metricsPort)], { stdio: 'inherit' });
+    server = spawn(process.execPath, [new URL('../test/support/webhook-process.ts', import.meta.url).pathname, plane.kubeconfigPath, 'clusterdns-system', String(port), String(metricsPort)], { stdio: 'inherit' });
     // Warm up until the apiserver calls the webhook (its configuration loads a moment after it is written).
     await waitUntil(async () => {
       const pod = await createPod(client, 'bench-injected');

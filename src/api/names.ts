@@ -42,8 +42,13 @@ export const RESOLVER_PORTS = { dns: 1053, health: 8080, ready: 8181, metrics: 9
 export const RESOLVER_CONFIG_KEY = 'resolver.json';
 export const RESOLVER_CONFIG_DIR = '/etc/clusterdns';
 
-/** Static RBAC (config/rbac): the resolvers' read-only identity and the operator's own. */
+/**
+ * Static RBAC (config/rbac): the resolvers' read-only identities and the operator's own. A
+ * resolver reads Services, EndpointSlices and Namespaces, and Pods only with `pods verified`,
+ * so those pods get the second one.
+ */
 export const RESOLVER_SERVICE_ACCOUNT = 'clusterdns-resolver';
+export const RESOLVER_VERIFIED_PODS_SERVICE_ACCOUNT = 'clusterdns-resolver-pods';
 /**
  * The identities of coredns engine pods: CoreDNS reads Services, EndpointSlices and
  * Namespaces, and Pods only with `pods verified`, so those pods get the second one.

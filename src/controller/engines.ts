@@ -7,6 +7,7 @@
 import type { ClusterDNS } from '../api/clusterdns.ts';
 import {
   COREDNS_SERVICE_ACCOUNT, COREDNS_VERIFIED_PODS_SERVICE_ACCOUNT, RESOLVER_CONFIG_DIR, RESOLVER_CONFIG_KEY, RESOLVER_SERVICE_ACCOUNT,
+  RESOLVER_VERIFIED_PODS_SERVICE_ACCOUNT,
 } from '../api/names.ts';
 import { resolverConfigFor } from '../api/resolver-config.ts';
 import { COREFILE_DIR, COREFILE_KEY, renderCorefile } from '../coredns/corefile.ts';
@@ -66,7 +67,8 @@ export function engineFiles(cr: ClusterDNS, repositories: ImageRepositories): En
     configText: JSON.stringify(config),
     configDir: RESOLVER_CONFIG_DIR,
     args: ['resolver', '--config', `${RESOLVER_CONFIG_DIR}/${RESOLVER_CONFIG_KEY}`],
-    serviceAccountName: RESOLVER_SERVICE_ACCOUNT,
+    // The same for our resolver: only an instance that verifies pod names may read pods.
+    serviceAccountName: cr.spec.pods === 'verified' ? RESOLVER_VERIFIED_PODS_SERVICE_ACCOUNT : RESOLVER_SERVICE_ACCOUNT,
     lameduckSeconds: config.lameduckSeconds,
   };
 }

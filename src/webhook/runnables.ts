@@ -21,7 +21,8 @@ import type { NamespaceFacts } from './decide.ts';
 import { instanceFacts } from './instances.ts';
 import { WebhookManager } from './manager.ts';
 import { admissionMetrics, NO_METRICS } from './metrics.ts';
-import { AdmissionServer } from './server.ts';
+import { AdmissionServer, DEFAULT_SERVER_LIMITS } from './server.ts';
+import type { ServerLimits } from './server.ts';
 
 export interface WebhookOptions {
   readonly client: KubeClient;
@@ -46,6 +47,8 @@ export interface WebhookOptions {
   readonly clock?: () => Date;
   /** Where the webhook registers its metrics (the operator's :8080/metrics registry). */
   readonly registry?: Registry;
+  /** Bounds of the HTTPS server; tests shorten the timeouts. Default DEFAULT_SERVER_LIMITS. */
+  readonly serverLimits?: Partial<ServerLimits>;
 }
 
 export function webhookRunnables(options: WebhookOptions): Runnable[] {
@@ -97,7 +100,7 @@ export function admissionServerRunnable(options: WebhookOptions): Runnable {
           instances: new Map(instances.list().map((i) => [i.name, i])),
           namespace: (name) => lookupNamespace(client, namespaces, name),
           protectedNamespaces: protectedNamespaces(options),
-        }), log, metrics);
+        }), log, metrics, { ...DEFAULT_SERVER_LIMITS, ...options.serverLimits });
         await server.listen(options.host ?? '0.0.0.0', options.port);
         log.info({ port: server.port, path: WEBHOOK_PATH }, 'webhook serving');
         await aborted;

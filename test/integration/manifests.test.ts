@@ -56,6 +56,12 @@ describe('config/default', () => {
     assert.ok(found, `${kind} ${name} is rendered`);
     return found;
   };
+  /** A ClusterRole's grants as `group/resource:verbs`. */
+  const grants = (role: string): string[] => (find('ClusterRole', role).rules ?? [])
+    .flatMap((r) => (r.resources ?? []).map((resource) => `${(r.apiGroups ?? [''])[0] ?? ''}/${resource}:${[...r.verbs].sort().join(',')}`)).sort();
+  /** The ServiceAccounts a ClusterRole is bound to, as `namespace/name`. */
+  const bound = (role: string): string[] => objects.filter((o) => o.kind === 'ClusterRoleBinding' && o.roleRef?.name === role)
+    .flatMap((o) => (o.subjects ?? []).map((s) => `${s.namespace ?? ''}/${s.name}`)).sort();
 
   before(async () => {
     // Rendered without the live objects: a client-side dry-run apply would patch those that
@@ -72,6 +78,7 @@ describe('config/default', () => {
       'Service/clusterdns-webhook', 'ServiceAccount/clusterdns-operator', 'ServiceAccount/clusterdns-resolver',
       'ClusterRole/clusterdns-resolver', 'PodDisruptionBudget/clusterdns-operator',
       'ServiceAccount/clusterdns-coredns', 'ServiceAccount/clusterdns-coredns-pods', 'ClusterRole/clusterdns-coredns', 'ClusterRole/clusterdns-coredns-pods',
+      'ServiceAccount/clusterdns-resolver-pods', 'ClusterRole/clusterdns-resolver-pods',
     ]) assert.ok(kinds.has(expected), `${expected} is in config/default`);
     assert.ok(!objects.some((o) => o.kind === 'ClusterDNS'), 'no sample instance is installed');
   });
@@ -140,14 +147,28 @@ describe('config/default', () => {
   });
 
   test('lets CoreDNS read what its kubernetes plugin watches, and pods only where it verifies pod names', () => {
-    const grants = (role: string): string[] => (find('ClusterRole', role).rules ?? [])
-      .flatMap((r) => (r.resources ?? []).map((resource) => `${(r.apiGroups ?? [''])[0] ?? ''}/${resource}:${[...r.verbs].sort().join(',')}`)).sort();
     assert.deepEqual(grants('clusterdns-coredns'), ['/namespaces:list,watch', '/services:list,watch', 'discovery.k8s.io/endpointslices:list,watch']);
     assert.deepEqual(grants('clusterdns-coredns-pods'), ['/pods:list,watch']);
-    const bound = (role: string): string[] => objects.filter((o) => o.kind === 'ClusterRoleBinding' && o.roleRef?.name === role)
-      .flatMap((o) => (o.subjects ?? []).map((s) => `${s.namespace ?? ''}/${s.name}`)).sort();
     assert.deepEqual(bound('clusterdns-coredns'), [`${NAMESPACE}/clusterdns-coredns`, `${NAMESPACE}/clusterdns-coredns-pods`]);
     assert.deepEqual(bound('clusterdns-coredns-pods'), [`${NAMESPACE}/clusterdns-coredns-pods`]);
+  });
+
+  test('lets the resolvers read pods only where they verify pod names', () => {
+    assert.deepEqual(grants('clusterdns-resolver'), ['/namespaces:list,watch', '/services:list,watch', 'discovery.k8s.io/endpointslices:list,watch']);
+    assert.deepEqual(grants('clusterdns-resolver-pods'), ['/pods:list,watch']);
+    assert.deepEqual(bound('clusterdns-resolver'), [`${NAMESPACE}/clusterdns-resolver`, `${NAMESPACE}/clusterdns-resolver-pods`]);
+    assert.deepEqual(bound('clusterdns-resolver-pods'), [`${NAMESPACE}/clusterdns-resolver-pods`]);
+  });
+
+  test('reaches Secrets only by the webhook Secret\'s name, except create, which RBAC cannot limit', () => {
+    const secretRules = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+      .flatMap((role) => (role.rules ?? []).filter((r) => r.resources?.includes('secrets')).map((rule) => ({ role: `${role.kind}/${role.metadata.name}`, rule })));
+    assert.ok(secretRules.length > 0);
+    for (const { role, rule } of secretRules) {
+      assert.ok(!role.startsWith('ClusterRole/'), `${role}: no Secret access cluster-wide`);
+      const named = JSON.stringify(rule.resourceNames) === JSON.stringify(['clusterdns-webhook-tls']);
+      assert.ok(named || JSON.stringify(rule.verbs) === '["create"]', `${role}: ${JSON.stringify(rule)} is by name, or create alone`);
+    }
   });
 
   test('applies to the real apiserver with server-side dry-run', async () => {

@@ -177,6 +177,17 @@ describe('render', () => {
     assert.equal(pod.serviceAccountName, 'clusterdns-resolver');
   });
 
+  const resolverAccounts: Array<[string, string, string]> = [
+    ['disabled', 'clusterdns-resolver', 'reads no pods'],
+    ['insecure', 'clusterdns-resolver', 'reads no pods (insecure answers from the name alone)'],
+    ['verified', 'clusterdns-resolver-pods', 'may read pods, which verified needs'],
+  ];
+  for (const [pods, account, why] of resolverAccounts) {
+    test(`the resolver runs as ${account} with pods ${pods}: it ${why}`, () => {
+      assert.equal(podSpecOf(render(clusterDNS({ pods }), config)).serviceAccountName, account);
+    });
+  }
+
   test('rolls out without losing a ready replica and spreads pods across nodes', () => {
     const spec = deploymentOf(render(clusterDNS(), config));
     assert.deepEqual(spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });

@@ -133,10 +133,14 @@ describe('the admission HTTP handler', () => {
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
   });
 
-  test('a body over 4 MiB is refused with 413, and the server keeps serving', async () => {
-    const reply = await post('x'.repeat((4 << 20) + 10));
+  test('a body over 1 MiB is refused with 413, and the server keeps serving', async () => {
+    const reply = await post('x'.repeat((1 << 20) + 10));
     assert.equal(reply.status, 413);
     assert.equal((await post(review(pod()))).status, 200);
+  });
+
+  test('a body of just 1 MiB is still read (and refused as JSON, not as too large)', async () => {
+    assert.equal((await post(' '.repeat(1 << 20))).status, 400);
   });
 });
 
