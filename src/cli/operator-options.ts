@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_NAMESPACE, WEBHOOK_PORT } from '../api/names.ts';
 import { DNS1123_LABEL } from '../api/clusterdns.ts';
+import { parseDuration } from '../api/duration.ts';
 import { LOG_LEVELS } from '../kube/log.ts';
 import { parseListenAddress } from '../controller/endpoints.ts';
 import type { ListenAddress } from '../controller/endpoints.ts';
@@ -55,18 +56,6 @@ const address = (flag: string) => z.string().transform((value, ctx): ListenAddre
     return z.NEVER;
   }
 });
-
-/** A Go duration as kube-controller-manager's flags take them: `500ms`, `2s`, `5m`, `1h30m`, `0`. */
-const DURATION_PART = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g;
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-export function parseDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  if (!/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/.test(text)) return undefined;
-  let ms = 0;
-  for (const [, amount = '0', unit = 's'] of text.matchAll(DURATION_PART)) ms += Number(amount) * (UNIT_MS[unit] ?? 0);
-  return Math.round(ms);
-}
 
 const duration = (flag: string, maxMs: number) => z.string().transform((value, ctx): number => {
   const ms = parseDuration(value);

@@ -2,8 +2,8 @@
  * The result of a comparison and its two renderings: a table for people, JSON for scripts.
  * Pure: the same results always render to the same text.
  */
-import type { NormalisedAnswer } from './answers.ts';
-import { sameAnswer, summarise } from './answers.ts';
+import type { NormalisedAnswer } from '../dns/answers.ts';
+import { sameAnswer, summarise } from '../dns/answers.ts';
 import type { Question } from './questions.ts';
 
 export interface Asked {

@@ -12,6 +12,7 @@ import { ResponseCache } from '../upstream/cache.ts';
 import { Forwarder } from '../upstream/forwarder.ts';
 import { UpstreamRoutes } from '../upstream/routes.ts';
 import type { ServerAddress } from '../upstream/routes.ts';
+import type { ShadowTap } from '../shadow/shadow.ts';
 import { QueryHandler } from './query-handler.ts';
 import type { ErrorLog } from './query-handler.ts';
 import { DnsTransports } from './transports.ts';
@@ -25,6 +26,8 @@ export interface ServingOptions {
   readonly upstreams: readonly ServerAddress[];
   readonly localAddresses: readonly string[];
   readonly reusePort: boolean;
+  /** This thread's shadow comparison, when the config has `shadow` (its owner starts and closes it). */
+  readonly shadow?: ShadowTap;
 }
 
 export class ServingStack {
@@ -51,7 +54,7 @@ export class ServingStack {
     this.dns = new DnsTransports({
       address: config.listenAddress,
       port: config.port,
-      handler: new QueryHandler({ index, answers, upstream: this.forwarder, stats, log }),
+      handler: new QueryHandler({ index, answers, upstream: this.forwarder, stats, log, ...(options.shadow ? { shadow: options.shadow } : {}) }),
       tcpIdleTimeoutMs: config.tcp.idleTimeoutSeconds * 1000,
       tcpMaxConnections: config.tcp.maxConnections,
       reusePort: options.reusePort,

@@ -1,7 +1,8 @@
 /** The flags of `clusterdns operator`: defaults, Go-style booleans, and clear errors. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { normalizeBooleanFlags, parseDuration, parseOperatorFlags } from '../../../src/cli/operator-options.ts';
+import { parseDuration } from '../../../src/api/duration.ts';
+import { normalizeBooleanFlags, parseOperatorFlags } from '../../../src/cli/operator-options.ts';
 import type { OperatorOptions } from '../../../src/cli/operator-options.ts';
 
 function options(args: string[]): OperatorOptions {
