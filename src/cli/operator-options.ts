@@ -33,6 +33,9 @@ flags:
                                       the latest after five times as long (default 2s; 0 acts on each change)
   --autoscaling-downscale-stabilization DURATION
                                       replicas go down only once the lower figure has held this long (default 5m)
+  --analysis-targets FILE             read spec.analysis's shadow summaries from the addresses this JSON file names
+                                      per instance ({"instances": {"NAME": ["HOST:PORT"]}}) instead of the pods
+                                      (local mode, whose resolvers run on loopback)
 `;
 
 const BOOLEAN_FLAGS = ['leader-elect', 'webhook', 'help'] as const;
@@ -81,6 +84,7 @@ const optionsSchema = z.object({
   webhookUrl: z.url({ protocol: /^https$/, error: '--webhook-url must be an https:// URL' }).optional(),
   autoscalingDebounceMs: duration('autoscaling-debounce', 600_000),
   autoscalingDownscaleStabilizationMs: duration('autoscaling-downscale-stabilization', 3_600_000),
+  analysisTargets: z.string().min(1, '--analysis-targets must name a file').optional(),
 });
 
 export type OperatorOptions = z.infer<typeof optionsSchema>;
@@ -119,6 +123,7 @@ export function parseOperatorFlags(args: readonly string[]): ParsedFlags {
         'webhook-url': { type: 'string' },
         'autoscaling-debounce': { type: 'string', default: '2s' },
         'autoscaling-downscale-stabilization': { type: 'string', default: '5m' },
+        'analysis-targets': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -140,6 +145,7 @@ export function parseOperatorFlags(args: readonly string[]): ParsedFlags {
     webhookUrl: values['webhook-url'],
     autoscalingDebounceMs: values['autoscaling-debounce'],
     autoscalingDownscaleStabilizationMs: values['autoscaling-downscale-stabilization'],
+    analysisTargets: values['analysis-targets'],
   });
   if (!parsed.success) return { kind: 'error', message: parsed.error.issues.map((issue) => issue.message).join('; ') };
   return { kind: 'ok', options: parsed.data };

@@ -9,7 +9,7 @@ import type { ClusterDNS } from '../api/clusterdns.ts';
 import {
   API_VERSION, childLabels, KIND, RESOLVER_CONFIG_DIR, RESOLVER_CONFIG_KEY, RESOLVER_PORTS, RESOLVER_SERVICE_ACCOUNT,
 } from '../api/names.ts';
-import { resolverConfigFor } from '../api/resolver-config.ts';
+import { resolverConfigFor, shadowConfigFor } from '../api/resolver-config.ts';
 import { CHILD_KINDS } from './children.ts';
 import type { ChildKind } from './children.ts';
 
@@ -60,10 +60,12 @@ export function imageOf(cr: ClusterDNS, imageRepository: string): string {
 /**
  * ConfigMap, Service, Deployment and, with more than one replica, a PodDisruptionBudget.
  * `replicas` is what the reconciler decided (spec.autoscaling's figure); without it, the
- * fixed spec.replicas (or its default), or autoscaling's min.
+ * fixed spec.replicas (or its default), or autoscaling's min. With spec.analysis, the
+ * resolvers shadow `shadowBaseline` (the baseline Service's clusterIP), when there is one.
  */
-export function render(cr: ClusterDNS, config: RenderConfig, replicas = renderedReplicas(cr)): Manifest[] {
-  const resolverConfig = resolverConfigFor(cr.spec);
+export function render(cr: ClusterDNS, config: RenderConfig, replicas = renderedReplicas(cr), shadowBaseline?: string): Manifest[] {
+  const shadow = shadowConfigFor(cr.spec, shadowBaseline);
+  const resolverConfig = resolverConfigFor(cr.spec, shadow ? { shadow } : {});
   const configJson = JSON.stringify(resolverConfig);
   const children = [
     configMap(cr, config, configJson),
@@ -209,4 +211,17 @@ function podDisruptionBudget(cr: ClusterDNS, config: RenderConfig): Manifest {
       unhealthyPodEvictionPolicy: 'AlwaysAllow',
     },
   });
+}
+
+/** The revision of the pods a render asks for: its config hash and image. */
+export function renderedRevision(rendered: readonly Manifest[]): string {
+  const template = (rendered.find((m) => m.kind === 'Deployment')?.['spec'] as { template?: { metadata?: { annotations?: Record<string, string> }; spec?: { containers?: Array<{ name: string; image: string }> } } } | undefined)?.template;
+  const configHash = template?.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] ?? '';
+  const image = template?.spec?.containers?.find((c) => c.name === RESOLVER_CONTAINER)?.image ?? '';
+  return podRevision(configHash, image);
+}
+
+/** A resolver pod's revision: the hash of its configuration and its image, as the Deployment's template has them. */
+export function podRevision(configHash: string, image: string): string {
+  return `${configHash}@${image}`;
 }

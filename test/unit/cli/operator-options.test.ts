@@ -34,6 +34,7 @@ describe('the operator flags', () => {
       webhookUrl: undefined,
       autoscalingDebounceMs: 2000,
       autoscalingDownscaleStabilizationMs: 300_000,
+      analysisTargets: undefined,
     });
   });
 
@@ -42,13 +43,13 @@ describe('the operator flags', () => {
       '--namespace', 'dns', '--resolver-image-repository', 'registry.example:5000/dns/resolver', '--leader-elect',
       '--metrics-addr', '127.0.0.1:9090', '--health-addr', '[::1]:9091', '--log-level', 'debug', '--kubeconfig', '/tmp/kc',
       '--selector', 'team=dns,tier in (a, b),!legacy', '--webhook=false', '--webhook-port', '10443', '--webhook-host', '127.0.0.1', '--webhook-url', 'https://127.0.0.1:10443/mutate-v1-pod',
-      '--autoscaling-debounce', '500ms', '--autoscaling-downscale-stabilization=1m30s',
+      '--autoscaling-debounce', '500ms', '--autoscaling-downscale-stabilization=1m30s', '--analysis-targets', '/tmp/targets.json',
     ]);
     assert.deepEqual(parsed, {
       namespace: 'dns', resolverImageRepository: 'registry.example:5000/dns/resolver', leaderElect: true,
       metricsAddr: { host: '127.0.0.1', port: 9090 }, healthAddr: { host: '::1', port: 9091 }, logLevel: 'debug', kubeconfig: '/tmp/kc',
       selector: 'team=dns,tier in (a, b),!legacy', webhook: false, webhookHost: '127.0.0.1', webhookPort: 10443, webhookUrl: 'https://127.0.0.1:10443/mutate-v1-pod',
-      autoscalingDebounceMs: 500, autoscalingDownscaleStabilizationMs: 90_000,
+      autoscalingDebounceMs: 500, autoscalingDownscaleStabilizationMs: 90_000, analysisTargets: '/tmp/targets.json',
     });
   });
 
