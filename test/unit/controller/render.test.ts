@@ -128,6 +128,18 @@ describe('render', () => {
     assert.equal(hashOf({ replicas: 3 }), hashOf({ replicas: 2 }), 'scaling does not');
   });
 
+  test('with spec.analysis, the resolvers shadow the baseline address they are given, at the sample asked', () => {
+    const configOf = (manifests: Manifest[]): { shadow?: unknown } => JSON.parse((child(manifests, 'ConfigMap')['data'] as Record<string, string>)['resolver.json'] ?? '{}') as { shadow?: unknown };
+    const cr = clusterDNS({ analysis: { sample: 5 } });
+    assert.deepEqual(configOf(render(cr, config, 2, '10.96.0.10')).shadow, { baseline: '10.96.0.10', sample: 5, maxInFlight: 100, timeoutSeconds: 2 });
+    assert.equal(configOf(render(cr, config, 2)).shadow, undefined, 'no baseline address, no shadowing');
+    assert.equal(configOf(render(clusterDNS(), config, 2, '10.96.0.10')).shadow, undefined, 'no analysis, no shadowing');
+    const hashOf = (manifests: Manifest[]): string | undefined => deploymentOf(manifests).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+    assert.notEqual(hashOf(render(cr, config, 2, '10.96.0.10')), hashOf(render(clusterDNS(), config, 2)), 'turning shadowing on rolls the pods');
+    assert.equal(hashOf(render(clusterDNS({ analysis: { sample: 5, interval: '5s', onMismatch: 'Rollback' } }), config, 2, '10.96.0.10')), hashOf(render(cr, config, 2, '10.96.0.10')),
+      'what only the operator reads does not');
+  });
+
   const imageRows: Array<[string, Record<string, unknown>, string]> = [
     ['runs <repository>:<version>', { version: '0.2.0' }, 'ghcr.io/clusterdns/clusterdns:0.2.0'],
     ['runs spec.image when set', { image: 'registry.example/dns@sha256:abc' }, 'registry.example/dns@sha256:abc'],
