@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { ClusterDNSStatus, Condition } from '../../src/api/clusterdns.ts';
+import type { AnalysisStatus, ClusterDNSStatus, Condition } from '../../src/api/clusterdns.ts';
 import { CLUSTERDNS_PATH, WEBHOOK_CONFIGURATION } from '../../src/api/names.ts';
 import { freePort } from '../../src/local/net.ts';
 import { ask, render } from '../dns/client.ts';
@@ -39,6 +39,9 @@ const names = { report: `an-${run}-report`, rollback: `an-${run}-rollback`, equa
 const IPS = { report: '10.96.9.11', rollback: '10.96.9.12', equal: '10.96.9.13', down: '10.96.9.14' };
 const INTERVAL_MS = 2000;
 const ANALYSIS = { sample: 100, interval: '2s', minQueries: 20, maxMismatchRatio: 0.05 };
+const rollbackSpec = { version: '0.1.0', clusterIP: IPS.rollback, replicas: 2, pods: 'disabled', analysis: { ...ANALYSIS, onMismatch: 'Rollback' } };
+
+interface StoredPod { spec: { dnsConfig?: { nameservers?: string[] } } }
 
 describe('canary analysis', () => {
   let ns = '';
@@ -60,6 +63,17 @@ describe('canary analysis', () => {
   const manifest = (name: string, spec: Record<string, unknown>): string => JSON.stringify({
     apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name, labels: { [SUITE_LABEL]: ns } }, spec,
   });
+  /** A ClusterDNS with analysis, as a test reads it. */
+  const view = async (name: string): Promise<{ status: ClusterDNSStatus; analysis: AnalysisStatus; serving?: Condition; answers?: Condition; routing: string }> => {
+    const object = await cr(name);
+    const status = object.status ?? {};
+    assert.ok(status.analysis, `${name} has status.analysis`);
+    const found = (type: string): { serving?: Condition; answers?: Condition } => {
+      const c = condition(status, type);
+      return c ? { [type === 'Serving' ? 'serving' : 'answers']: c } : {};
+    };
+    return { status, analysis: status.analysis, ...found('Serving'), ...found('AnswersMatch'), routing: object.spec.routing ?? 'Instance' };
+  };
   const events = (name: string): Promise<string> => kubectlOk(['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={range .items[*]}{.type} {.reason}: {.message}{"\\n"}{end}']);
   /** Applies an instance and runs its resolver with the configuration the operator rendered, shadowing `shadowBaseline`. */
   const instance = async (name: string, spec: Record<string, unknown>, shadowBaseline: string): Promise<ResolverProcess> => {
@@ -130,66 +144,74 @@ describe('canary analysis', () => {
     assert.ok(analysis.queries >= 20 && analysis.mismatches === analysis.queries, `${analysis.mismatches} of ${analysis.queries}`);
     assert.equal(analysis.ratio, 1);
     const example = analysis.examples?.[0];
-    assert.match(example?.question ?? '', new RegExp(`^10-244-7-\\d+\\.${apps}\\.pod\\.cluster\\.local\\. A$`));
-    assert.equal(example?.kind, 'rcode');
-    assert.equal(example?.answer, 'NXDOMAIN');
-    assert.match(example?.baseline ?? '', /^NOERROR 10\.244\.7\.\d+$/);
+    assert.ok(example);
+    assert.match(example.question, new RegExp(`^10-244-7-\\d+\\.${apps}\\.pod\\.cluster\\.local\\. A$`));
+    assert.equal(example.kind, 'rcode');
+    assert.equal(example.answer, 'NXDOMAIN');
+    assert.match(example.baseline, /^NOERROR 10\.244\.7\.\d+$/);
     const answers = condition(object.status, 'AnswersMatch');
-    assert.equal(answers?.reason, 'AnswersDiffer');
-    assert.match(answers?.message ?? '', /differed \(100%\), more than 5%; e\.g\. 10-244-7-\d+\..* A: NXDOMAIN here, NOERROR 10\.244\.7\.\d+ at the baseline$/);
+    assert.ok(answers);
+    assert.equal(answers.reason, 'AnswersDiffer');
+    assert.match(answers.message, /differed \(100%\), more than 5%; e\.g\. 10-244-7-\d+\..* A: NXDOMAIN here, NOERROR 10\.244\.7\.\d+ at the baseline$/);
     assert.equal(object.status?.serving, 'Instance', 'Report does not act');
     assert.match(await events(names.report), /Warning AnswersDiffer: /);
     const row = (await kubectlOk(['get', 'cdns', names.report, '--no-headers'])).trim().split(/\s+/);
     assert.deepEqual(row.slice(0, 7), [names.report, '0.1.0', IPS.report, '2', 'Instance', 'True', '1'], 'the MISMATCH column');
   });
 
-  test('onMismatch: Rollback routes the clusterIP to the baseline within an interval and never back by itself; a restart gives it back', async () => {
-    const spec = { version: '0.1.0', clusterIP: IPS.rollback, replicas: 2, pods: 'disabled', analysis: { ...ANALYSIS, onMismatch: 'Rollback' } };
-    const resolver = await instance(names.rollback, spec, `127.0.0.1:${baseline?.ports.port ?? 0}`);
-    await eventually(async () => { assert.equal((await cr(names.rollback)).status?.serving, 'Instance'); }, { what: 'serving itself first' });
+  let rolledBackAt = '';
+  let rolledRevision = '';
+
+  test('onMismatch: Rollback routes the clusterIP to the baseline within an interval; the injected pod keeps its nameserver', async () => {
+    const resolver = await instance(names.rollback, rollbackSpec, `127.0.0.1:${baseline?.ports.port ?? 0}`);
+    await eventually(async () => { assert.equal((await view(names.rollback)).serving?.reason, 'InstanceReady'); }, { what: 'serving itself first' });
     const injected = JSON.parse(await kubectlOk(['create', '-n', apps, '-o', 'json', '-f', '-'], JSON.stringify({
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client', labels: { 'clusterdns.io/instance': names.rollback } },
       spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }], terminationGracePeriodSeconds: 0 },
-    }))) as { spec: { dnsConfig?: { nameservers?: string[] } } };
+    }))) as StoredPod;
     assert.deepEqual(injected.spec.dnsConfig?.nameservers, [IPS.rollback]);
 
     await traffic(resolver, 40, true);
     const sent = Date.now();
     const rolled = await eventually(async () => {
-      const o = await cr(names.rollback);
-      assert.equal(condition(o.status, 'Serving')?.reason, 'AnalysisRolledBack');
-      return o;
+      const v = await view(names.rollback);
+      assert.equal(v.serving?.reason, 'AnalysisRolledBack');
+      return v;
     }, { timeoutMs: 30_000, intervalMs: 50, what: 'the analysis rolling back' });
     const tookMs = Date.now() - sent;
     process.stderr.write(`# analysis: rolled back ${tookMs} ms after the mismatching queries (interval ${INTERVAL_MS} ms)\n`);
     // One interval for the next collection, plus reconcile and the machine's load.
     assert.ok(tookMs < INTERVAL_MS + 3000, `${tookMs} ms`);
-    assert.equal(rolled.status?.serving, 'Baseline');
-    assert.ok(rolled.status?.analysis?.rolledBackAt);
-    assert.match(condition(rolled.status, 'Serving')?.message ?? '', /answers from the baseline kube-system\/kube-dns .*the analysis rolled back at .*e\.g\. 10-244-7-\d+\..* NXDOMAIN here/);
-    assert.equal(rolled.spec.routing ?? 'Instance', 'Instance', 'spec.routing is left as applied');
+    assert.equal(rolled.status.serving, 'Baseline');
+    rolledBackAt = rolled.analysis.rolledBackAt ?? '';
+    rolledRevision = rolled.analysis.revision;
+    assert.notEqual(rolledBackAt, '');
+    assert.match(rolled.serving?.message ?? '', /answers from the baseline kube-system\/kube-dns .*the analysis rolled back at .*e\.g\. 10-244-7-\d+\..* NXDOMAIN here/);
+    assert.equal(rolled.routing, 'Instance', 'spec.routing is left as applied');
     const expected = await baselineAddresses(plane);
     await eventually(async () => { assert.deepEqual(readyAddresses(await serviceSlices(client, ns, names.rollback)), expected); }, { what: 'the clusterIP on the baseline\'s endpoints' });
-    const pod = JSON.parse(await kubectlOk(['get', 'pod', '-n', apps, 'client', '-o', 'json'])) as { spec: { dnsConfig?: { nameservers?: string[] } } };
+    const pod = JSON.parse(await kubectlOk(['get', 'pod', '-n', apps, 'client', '-o', 'json'])) as StoredPod;
     assert.deepEqual(pod.spec.dnsConfig?.nameservers, [IPS.rollback], 'the injected pod keeps its nameserver, now answered by the baseline');
     assert.match(await events(names.rollback), /Warning AnalysisRolledBack: .*NXDOMAIN here, NOERROR 10\.244\.7\.\d+ at the baseline/);
+  });
 
-    // A kubectl apply of the same manifest, and time, do not undo it.
-    await kubectlOk(['apply', '-f', '-'], manifest(names.rollback, spec));
+  test('the rollback stays through a kubectl apply of the same manifest and time; a new clusterdns.io/analysis-restart gives the clusterIP back', async () => {
+    assert.notEqual(rolledBackAt, '', 'the previous test rolled back');
+    await kubectlOk(['apply', '-f', '-'], manifest(names.rollback, rollbackSpec));
     await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
-    const still = await cr(names.rollback);
-    assert.equal(condition(still.status, 'Serving')?.reason, 'AnalysisRolledBack');
-    assert.equal(still.status?.analysis?.rolledBackAt, rolled.status?.analysis?.rolledBackAt);
+    const still = await view(names.rollback);
+    assert.equal(still.serving?.reason, 'AnalysisRolledBack');
+    assert.equal(still.analysis.rolledBackAt, rolledBackAt);
 
     await kubectlOk(['annotate', 'cdns', names.rollback, `clusterdns.io/analysis-restart=${Date.now()}`]);
     const back = await eventually(async () => {
-      const o = await cr(names.rollback);
-      assert.equal(condition(o.status, 'Serving')?.reason, 'InstanceReady');
-      return o;
+      const v = await view(names.rollback);
+      assert.equal(v.serving?.reason, 'InstanceReady');
+      return v;
     }, { timeoutMs: 30_000, what: 'the restarted analysis giving the clusterIP back' });
-    assert.equal(back.status?.analysis?.rolledBackAt, undefined);
-    assert.notEqual(back.status?.analysis?.revision, rolled.status?.analysis?.revision);
-    assert.equal(back.status?.analysis?.mismatches, 0, 'counting starts afresh');
+    assert.equal(back.analysis.rolledBackAt, undefined);
+    assert.notEqual(back.analysis.revision, rolledRevision);
+    assert.equal(back.analysis.mismatches, 0, 'counting starts afresh');
   });
 
   test('equal configurations: AnswersMatch=True, no mismatch', async () => {
@@ -202,32 +224,31 @@ describe('canary analysis', () => {
         assert.equal(render(await ask(resolver.server, name, 'A')).rcode, 'NOERROR');
       }
     }));
-    const object = await eventually(async () => {
-      const o = await cr(names.equal);
-      assert.equal(condition(o.status, 'AnswersMatch')?.status, 'True', JSON.stringify(condition(o.status, 'AnswersMatch')));
-      assert.ok((o.status?.analysis?.queries ?? 0) >= 200);
-      return o;
+    const v = await eventually(async () => {
+      const current = await view(names.equal);
+      assert.equal(current.answers?.status, 'True', JSON.stringify(current.answers));
+      assert.ok(current.analysis.queries >= 200);
+      return current;
     }, { timeoutMs: 30_000, what: 'AnswersMatch True over every query' });
-    assert.equal(object.status?.analysis?.mismatches, 0);
-    assert.equal(object.status?.analysis?.examples, undefined);
-    assert.equal(condition(object.status, 'AnswersMatch')?.reason, 'AnswersMatch');
+    assert.equal(v.analysis.mismatches, 0);
+    assert.equal(v.analysis.examples, undefined);
+    assert.equal(v.answers?.reason, 'AnswersMatch');
   });
 
   test('the baseline down: shadow errors counted, clients answered, no rollback', async () => {
     const nobody = `127.0.0.1:${await freePort()}`;
     const resolver = await instance(names.down, { version: '0.1.0', clusterIP: IPS.down, replicas: 1, analysis: { ...ANALYSIS, onMismatch: 'Rollback' } }, nobody);
     await traffic(resolver, 50, false);
-    const object = await eventually(async () => {
-      const o = await cr(names.down);
-      assert.ok((o.status?.analysis?.errors ?? 0) >= 50, JSON.stringify(o.status?.analysis));
-      return o;
+    const v = await eventually(async () => {
+      const current = await view(names.down);
+      assert.ok(current.analysis.errors >= 50, JSON.stringify(current.analysis));
+      return current;
     }, { timeoutMs: 30_000, what: 'the shadow errors collected' });
-    assert.equal(object.status?.analysis?.queries, 0);
-    const answers = condition(object.status, 'AnswersMatch');
-    assert.equal(`${answers?.status}/${answers?.reason}`, 'Unknown/TooFewQueries');
-    assert.match(answers?.message ?? '', /shadow queries got no answer from the baseline/);
-    assert.equal(object.status?.serving, 'Instance');
-    assert.equal(condition(object.status, 'Serving')?.reason, 'InstanceReady');
-    assert.equal(object.status?.analysis?.rolledBackAt, undefined);
+    assert.equal(v.analysis.queries, 0);
+    assert.equal(`${v.answers?.status ?? ''}/${v.answers?.reason ?? ''}`, 'Unknown/TooFewQueries');
+    assert.match(v.answers?.message ?? '', /shadow queries got no answer from the baseline/);
+    assert.equal(v.status.serving, 'Instance');
+    assert.equal(v.serving?.reason, 'InstanceReady');
+    assert.equal(v.analysis.rolledBackAt, undefined);
   });
 });
