@@ -95,7 +95,7 @@ export function resolverConfigFor(spec: ClusterDNSSpec, overrides: Partial<Resol
  * `baseline` (the baseline Service's clusterIP in a cluster, a loopback address in local
  * mode); undefined without analysis or without an address to compare with. Pure.
  */
-export function shadowConfigFor(spec: ClusterDNSSpec, baseline: string | undefined): ShadowConfig | undefined {
-  if (!spec.analysis || baseline === undefined) return undefined;
-  return shadowConfigSchema.parse({ baseline, sample: spec.analysis.sample });
+export function shadowConfigFor(analysis: { readonly sample: number } | undefined, baseline: string | undefined): ShadowConfig | undefined {
+  if (!analysis || baseline === undefined) return undefined;
+  return shadowConfigSchema.parse({ baseline, sample: analysis.sample });
 }

@@ -144,7 +144,8 @@ async function serve(plane: ControlPlane, state: LocalStateDir, say: (line: stri
 
   await installFoundations(kubectl);
   say('CRD and RBAC installed');
-  await startLocalOperator(plane);
+  const analysisTargets = join(plane.dir, 'analysis-targets.json');
+  await startLocalOperator(plane, analysisTargets);
   say('operator and webhook ready');
 
   let summarized = false;
@@ -153,6 +154,7 @@ async function serve(plane: ControlPlane, state: LocalStateDir, say: (line: stri
     client,
     kubeconfigPath: plane.kubeconfigPath,
     dir: plane.dir,
+    analysisTargetsFile: analysisTargets,
     startProcess: (name, command, args) => plane.startCompanion(name, command, args),
     logFile: (name) => plane.logFile(name),
     log: say,

@@ -64,7 +64,7 @@ export function imageOf(cr: ClusterDNS, imageRepository: string): string {
  * resolvers shadow `shadowBaseline` (the baseline Service's clusterIP), when there is one.
  */
 export function render(cr: ClusterDNS, config: RenderConfig, replicas = renderedReplicas(cr), shadowBaseline?: string): Manifest[] {
-  const shadow = shadowConfigFor(cr.spec, shadowBaseline);
+  const shadow = shadowConfigFor(cr.spec.analysis, shadowBaseline);
   const resolverConfig = resolverConfigFor(cr.spec, shadow ? { shadow } : {});
   const configJson = JSON.stringify(resolverConfig);
   const children = [

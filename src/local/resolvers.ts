@@ -4,12 +4,18 @@
  * Deployment (only the listen address and ports differ). Processes follow the ClusterDNS
  * objects: started when one appears, restarted when its configuration changes, stopped when
  * it is deleted.
+ *
+ * With spec.analysis, a resolver shadows its baseline where local mode serves it: another
+ * instance's loopback resolver, or a server local mode names for a Service (its kube-dns),
+ * in place of the baseline Service's clusterIP, which nothing on this machine answers. The
+ * health addresses of the shadowing resolvers go to a file the operator reads its analysis
+ * from (`clusterdns operator --analysis-targets`).
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseClusterDNS } from '../api/clusterdns.ts';
-import { CLUSTERDNS_PATH } from '../api/names.ts';
-import { resolverConfigFor } from '../api/resolver-config.ts';
+import { CLUSTERDNS_PATH, DEFAULT_NAMESPACE } from '../api/names.ts';
+import { resolverConfigFor, shadowConfigFor } from '../api/resolver-config.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { Watcher } from '../kube/watcher.ts';
 import type { RawObject, WatchEvent } from '../kube/watcher.ts';
@@ -23,8 +29,10 @@ export interface LocalInstance {
   readonly version: string;
   readonly clusterIP: string;
   readonly clusterDomain: string;
-  /** The resolver configuration without the loopback listen address and ports. */
+  /** The resolver configuration without the loopback listen address and ports, and without shadow. */
   readonly config: string;
+  /** With spec.analysis: the baseline Service (`namespace/name`) to shadow, and the sample. */
+  readonly shadow?: { readonly baseline: string; readonly sample: number };
 }
 
 /** A resolver process serving one instance on loopback. */
@@ -39,12 +47,14 @@ export function localInstance(raw: RawObject): LocalInstance | undefined {
   const parsed = parseClusterDNS(raw);
   if (!parsed.ok) return undefined;
   const { metadata, spec, status } = parsed.value;
+  const { namespace, name } = spec.baseline.service;
   return {
     name: metadata.name,
     version: status?.version ?? spec.version,
     clusterIP: status?.clusterIP ?? spec.clusterIP ?? '',
     clusterDomain: spec.clusterDomain,
     config: JSON.stringify(resolverConfigFor(spec)),
+    ...(spec.analysis ? { shadow: { baseline: `${namespace}/${name}`, sample: spec.analysis.sample } } : {}),
   };
 }
 
@@ -60,10 +70,16 @@ export interface LocalResolversOptions {
   readonly log: (line: string) => void;
   /** Told whenever the set of served instances or their readiness changes. */
   readonly onChange: (instances: readonly ServedInstance[]) => void;
+  /** Servers local mode runs for Services that are no ClusterDNS (`namespace/name` → `IP:port`), such as its kube-dns. */
+  readonly baselines?: Readonly<Record<string, string>>;
+  /** Where the health addresses of the shadowing resolvers are written for the operator (--analysis-targets). */
+  readonly analysisTargetsFile?: string;
 }
 
 interface Running {
   instance: LocalInstance;
+  /** The configuration it runs with, shadow included (without the loopback addresses). */
+  config: string;
   process: ManagedProcess;
   ports: { dns: number; health: number; ready: number; metrics: number };
   ready: boolean;
@@ -117,11 +133,21 @@ export class LocalResolvers {
     });
   }
 
-  /** Starts, restarts and stops processes until the running set matches the desired one. */
+  /**
+   * Starts, restarts and stops processes until the running set matches the desired one. A
+   * second pass restarts a resolver whose baseline came up in the first.
+   */
   private async converge(): Promise<void> {
+    await this.pass();
+    if ([...this.running.values()].some((r) => this.desired.has(r.instance.name) && this.configOf(r.instance) !== r.config)) await this.pass();
+    this.writeAnalysisTargets();
+    this.options.onChange(this.served());
+  }
+
+  private async pass(): Promise<void> {
     for (const [name, running] of this.running) {
       const wanted = this.desired.get(name);
-      if (!wanted || wanted.config !== running.instance.config) {
+      if (!wanted || this.configOf(wanted) !== running.config) {
         await stopResolver(running);
         this.running.delete(name);
         if (!wanted) this.ports.delete(name);
@@ -133,19 +159,49 @@ export class LocalResolvers {
     for (const [name, instance] of this.desired) {
       if (!this.running.has(name)) await this.startResolver(instance);
     }
-    this.options.onChange(this.served());
+  }
+
+  /**
+   * The configuration of an instance's resolver: the operator's, with its shadow pointed at
+   * the loopback server of its baseline, while local mode runs one.
+   */
+  private configOf(instance: LocalInstance): string {
+    const baseline = instance.shadow ? this.loopbackOf(instance.shadow.baseline) : undefined;
+    const shadow = shadowConfigFor(instance.shadow, baseline);
+    return shadow ? JSON.stringify({ ...JSON.parse(instance.config) as object, shadow }) : instance.config;
+  }
+
+  /** The loopback server that answers for the Service `ref`: a fixed one, or a ClusterDNS's resolver. */
+  private loopbackOf(ref: string): string | undefined {
+    const fixed = this.options.baselines?.[ref];
+    if (fixed) return fixed;
+    const [namespace, name = ''] = ref.split('/');
+    const running = namespace === DEFAULT_NAMESPACE ? this.running.get(name) : undefined;
+    return running?.ready ? `${ADDRESS}:${running.ports.dns}` : undefined;
+  }
+
+  /** `{"instances": {NAME: ["127.0.0.1:HEALTH"]}}` for each resolver that shadows, replaced atomically. */
+  private writeAnalysisTargets(): void {
+    const file = this.options.analysisTargetsFile;
+    if (!file) return;
+    const instances = Object.fromEntries([...this.running]
+      .filter(([, r]) => (JSON.parse(r.config) as { shadow?: unknown }).shadow !== undefined)
+      .map(([name, r]) => [name, [`${ADDRESS}:${r.ports.health}`]]));
+    writeFileSync(`${file}.tmp`, JSON.stringify({ instances }));
+    renameSync(`${file}.tmp`, file);
   }
 
   private async startResolver(instance: LocalInstance): Promise<void> {
     const ports = this.ports.get(instance.name) ?? { dns: await freePort(), health: await freePort(), ready: await freePort(), metrics: await freePort() };
     this.ports.set(instance.name, ports);
-    const config = { ...JSON.parse(instance.config) as object, listenAddress: ADDRESS, port: ports.dns, healthPort: ports.health, readyPort: ports.ready, metricsPort: ports.metrics };
+    const effective = this.configOf(instance);
+    const config = { ...JSON.parse(effective) as object, listenAddress: ADDRESS, port: ports.dns, healthPort: ports.health, readyPort: ports.ready, metricsPort: ports.metrics };
     const configFile = join(this.options.dir, `resolver-${instance.name}.json`);
     writeFileSync(configFile, JSON.stringify(config, null, 2));
     const name = `resolver-${instance.name}`;
     const { command, args } = clusterdnsCommand('resolver', ['--config', configFile, '--kubeconfig', this.options.kubeconfigPath]);
     const process_ = this.options.startProcess(name, command, args);
-    const running: Running = { instance, process: process_, ports, ready: false };
+    const running: Running = { instance, config: effective, process: process_, ports, ready: false };
     this.running.set(instance.name, running);
     try {
       await waitFor(`resolver for ${instance.name}`, async () => (await httpRequest({ url: `http://${ADDRESS}:${ports.ready}/ready` })).status === 200,

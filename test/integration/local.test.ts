@@ -61,7 +61,7 @@ describe('clusterdns local', () => {
   });
 
   test('prints the ClusterDNS table, the kubeconfig and the pinned kubectl', () => {
-    assert.match(stdout, /NAME\s+VERSION\s+CLUSTER-IP\s+READY\s+SERVING\s+AVAILABLE\s+AGE/);
+    assert.match(stdout, /NAME\s+VERSION\s+CLUSTER-IP\s+READY\s+SERVING\s+AVAILABLE\s+MISMATCH\s+AGE/);
     assert.match(stdout, /^kube-dns-2\s+0\.1\.0\s+10\.96\.0\.20\s+2\s+Instance\s+True\s/m);
     const { kubeconfig, kubectl: binary } = state();
     assert.ok(stdout.includes(`export KUBECONFIG=${kubeconfig}`));
@@ -120,6 +120,37 @@ describe('clusterdns local', () => {
     const webIP = (await kubectl('get', 'service', 'web', '-n', 'demo', '-o', 'jsonpath={.spec.clusterIP}')).trim();
     assert.deepEqual(await resolverAt(served.resolver).resolve4('web.demo.svc.cluster.local'), [webIP]);
     assert.match(stdout, new RegExp(`kube-dns-3 is served: dig @127\\.0\\.0\\.1 -p ${served.resolver.split(':')[1] ?? ''} `));
+  });
+
+  test('an instance with analysis shadows its baseline\'s loopback resolver, and the operator reports the differences', async () => {
+    const manifest = JSON.stringify({
+      apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'kube-dns-4' },
+      spec: {
+        version: '0.2.0', clusterIP: '10.96.0.40', pods: 'disabled', baseline: { service: { namespace: 'clusterdns-system', name: 'kube-dns-2' } },
+        analysis: { sample: 100, interval: '2s', minQueries: 10 },
+      },
+    });
+    const child = spawn(state().kubectl, ['apply', '-f', '-'], { env: { ...process.env, KUBECONFIG: state().kubeconfig } });
+    child.stdin.end(manifest);
+    const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => { resolve([c]); }));
+    assert.equal(code, 0);
+    const served = await eventually(() => {
+      const instance = state().instances.find((i) => i.name === 'kube-dns-4' && i.ready);
+      assert.ok(instance, 'kube-dns-4 in local.json, ready');
+      return instance;
+    }, { timeoutMs: 30_000, what: 'kube-dns-4 served' });
+    // Pod names: kube-dns-2 (pods insecure) answers them, kube-dns-4 (pods disabled) does not.
+    for (let i = 1; i <= 20; i++) await resolverAt(served.resolver).resolve4(`10-244-9-${i}.demo.pod.cluster.local`).catch(() => undefined);
+    const answers = await eventually(async () => {
+      const status = JSON.parse(await kubectl('get', 'cdns', 'kube-dns-4', '-o', 'jsonpath={.status}')) as { analysis?: { mismatches: number }; conditions?: Array<{ type: string; status: string; message: string }> };
+      const condition = status.conditions?.find((c) => c.type === 'AnswersMatch');
+      assert.equal(condition?.status, 'False', JSON.stringify(condition));
+      assert.ok((status.analysis?.mismatches ?? 0) >= 10);
+      return condition;
+    }, { timeoutMs: 30_000, what: 'AnswersMatch False for kube-dns-4' });
+    assert.match(answers.message, /e\.g\. 10-244-9-\d+\.demo\.pod\.cluster\.local\. A: NXDOMAIN here, NOERROR 10\.244\.9\.\d+ at the baseline$/);
+    // The sample shadows kube-dns; the condition is there whatever it finds.
+    assert.ok((await kubectl('get', 'cdns', 'kube-dns-2', '-o', 'jsonpath={.status.conditions[?(@.type=="AnswersMatch")].status}')).trim() !== '');
   });
 
   test('a second start says one is running and exits 1', () => {
