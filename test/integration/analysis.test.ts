@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AnalysisStatus, ClusterDNSStatus, Condition } from '../../src/api/clusterdns.ts';
-import { CLUSTERDNS_PATH, WEBHOOK_CONFIGURATION } from '../../src/api/names.ts';
+import { CLUSTERDNS_PATH } from '../../src/api/names.ts';
 import { freePort } from '../../src/local/net.ts';
 import { ask, render } from '../dns/client.ts';
 import { ResolverProcess } from '../resolver/process.ts';
@@ -30,7 +30,7 @@ import { BASELINE_IP, baselineAddresses, ensureBaseline } from '../support/basel
 import { controlPlane, createNamespace, eventually, kubeClient, kubectl, kubectlOk } from '../support/cluster.ts';
 import { SUITE_LABEL, installCrd, installRbac } from '../support/operator.ts';
 import type { InstalledRbac, OperatorProcess } from '../support/operator.ts';
-import { readyAddresses, serviceSlices, startOperatorWithWebhook } from '../support/routing.ts';
+import { readyAddresses, removeInstances, serviceSlices, startOperatorWithWebhook } from '../support/routing.ts';
 
 interface ClusterDNSObject { metadata: { name: string; generation: number }; spec: { routing?: string }; status?: ClusterDNSStatus }
 
@@ -119,11 +119,7 @@ describe('canary analysis', () => {
 
   after(async () => {
     await operator?.stop();
-    for (const name of Object.values(names)) {
-      await kubectl(['patch', 'cdns', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-      await kubectl(['delete', 'cdns', name, '--ignore-not-found', '--wait=false']);
-    }
-    await kubectl(['delete', 'mutatingwebhookconfiguration', WEBHOOK_CONFIGURATION, '--ignore-not-found']);
+    await removeInstances(plane, Object.values(names));
     for (const resolver of resolvers.values()) await resolver.stop();
     await baseline?.stop();
     await rbac?.uninstall();

@@ -103,18 +103,23 @@ describe('clusterdns local', () => {
     }
   });
 
-  test('a ClusterDNS applied with the printed kubeconfig is served within seconds', async () => {
-    const applied = Date.now();
-    const manifest = JSON.stringify({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'kube-dns-3' }, spec: { version: '0.2.0', clusterIP: '10.96.0.30', pods: 'disabled' } });
+  /** Applies a ClusterDNS with the printed kubectl and waits until local.json has its resolver, ready. */
+  const applyServed = async (name: string, spec: Record<string, unknown>): Promise<LocalState['instances'][number]> => {
+    const manifest = JSON.stringify({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name }, spec });
     const child = spawn(state().kubectl, ['apply', '-f', '-'], { env: { ...process.env, KUBECONFIG: state().kubeconfig } });
     child.stdin.end(manifest);
     const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => { resolve([c]); }));
     assert.equal(code, 0);
-    const served = await eventually(() => {
-      const instance = state().instances.find((i) => i.name === 'kube-dns-3' && i.ready);
-      assert.ok(instance, 'kube-dns-3 in local.json, ready');
+    return eventually(() => {
+      const instance = state().instances.find((i) => i.name === name && i.ready);
+      assert.ok(instance, `${name} in local.json, ready`);
       return instance;
-    }, { timeoutMs: 30_000, what: 'kube-dns-3 served' });
+    }, { timeoutMs: 30_000, what: `${name} served` });
+  };
+
+  test('a ClusterDNS applied with the printed kubeconfig is served within seconds', async () => {
+    const applied = Date.now();
+    const served = await applyServed('kube-dns-3', { version: '0.2.0', clusterIP: '10.96.0.30', pods: 'disabled' });
     const seconds = (Date.now() - applied) / 1000;
     assert.ok(seconds < 30, `served after ${seconds.toFixed(1)} s`);
     const webIP = (await kubectl('get', 'service', 'web', '-n', 'demo', '-o', 'jsonpath={.spec.clusterIP}')).trim();
@@ -123,22 +128,10 @@ describe('clusterdns local', () => {
   });
 
   test('an instance with analysis shadows its baseline\'s loopback resolver, and the operator reports the differences', async () => {
-    const manifest = JSON.stringify({
-      apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'kube-dns-4' },
-      spec: {
-        version: '0.2.0', clusterIP: '10.96.0.40', pods: 'disabled', baseline: { service: { namespace: 'clusterdns-system', name: 'kube-dns-2' } },
-        analysis: { sample: 100, interval: '2s', minQueries: 10 },
-      },
+    const served = await applyServed('kube-dns-4', {
+      version: '0.2.0', clusterIP: '10.96.0.40', pods: 'disabled', baseline: { service: { namespace: 'clusterdns-system', name: 'kube-dns-2' } },
+      analysis: { sample: 100, interval: '2s', minQueries: 10 },
     });
-    const child = spawn(state().kubectl, ['apply', '-f', '-'], { env: { ...process.env, KUBECONFIG: state().kubeconfig } });
-    child.stdin.end(manifest);
-    const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => { resolve([c]); }));
-    assert.equal(code, 0);
-    const served = await eventually(() => {
-      const instance = state().instances.find((i) => i.name === 'kube-dns-4' && i.ready);
-      assert.ok(instance, 'kube-dns-4 in local.json, ready');
-      return instance;
-    }, { timeoutMs: 30_000, what: 'kube-dns-4 served' });
     // Pod names: kube-dns-2 (pods insecure) answers them, kube-dns-4 (pods disabled) does not.
     for (let i = 1; i <= 20; i++) await resolverAt(served.resolver).resolve4(`10-244-9-${i}.demo.pod.cluster.local`).catch(() => undefined);
     const answers = await eventually(async () => {
