@@ -4,14 +4,20 @@
 # never rebuilt; an interrupted build leaves nothing behind (it builds into a temp dir and
 # renames it into place).
 #
-#   hack/build-binaries.sh [kubernetes] [etcd] [kwok] [coredns] [kubernetes-node] [containerd] [node-base]
+#   hack/build-binaries.sh [kubernetes] [etcd] [kwok] [coredns] [coredns@X.Y.Z]... [kubernetes-node] [containerd] [node-base]
 #
-# Without arguments: the first four, and as root on Linux also the real node's parts
-# (`clusterdns local --node real` and the node tests): kubelet, kube-proxy and the pause image
-# (kubernetes-node), containerd with its runc shim and ctr (containerd), and the Debian
+# Without arguments: the first four, the CoreDNS releases the tests run besides the reference
+# (COREDNS_OLDEST_VERSION, KUBEADM_COREDNS_VERSION), and as root on Linux also the real node's
+# parts (`clusterdns local --node real` and the node tests): kubelet, kube-proxy and the pause
+# image (kubernetes-node), containerd with its runc shim and ctr (containerd), and the Debian
 # bookworm root file system with Node.js that stands in for the Dockerfile's base image
 # (node-base; debootstrap needs root). runc, the CNI plugins and iptables come from Debian
 # (hack/setup.sh).
+#
+# `coredns@X.Y.Z` is any CoreDNS release, built as the engine coredns runs it
+# (hack/coredns-engine/main.go: the plugins of the Corefile clusterdns renders) into
+# coredns-vX.Y.Z/; the reference release is the full build of hack/coredns/. A release the
+# Go module proxy does not have exits 3.
 #
 # Static (CGO_ENABLED=0), stripped, never downloads a Go toolchain (GOTOOLCHAIN=local).
 # Progress is printed as "[component] compiled N/M packages" because the first build of
@@ -25,7 +31,7 @@ export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false -trimpa
 
 components=("$@")
 if [ ${#components[@]} -eq 0 ]; then
-  components=(kubernetes etcd kwok coredns)
+  components=(kubernetes etcd kwok coredns "coredns@${COREDNS_OLDEST_VERSION#v}" "coredns@${KUBEADM_COREDNS_VERSION#v}")
   if [ "$(id -u)" -eq 0 ] && [ "$(uname -s)" = Linux ]; then components+=(kubernetes-node containerd node-base)
   else echo "[node] not root on Linux: the real node's parts are not built (only clusterdns local --node real needs them)"; fi
 fi
@@ -54,6 +60,21 @@ kwok_stages() {
                pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
     echo "---"; cat "$dir/$stage.yaml"
   done
+}
+
+# The module that builds CoreDNS $1 (X.Y.Z) as the engine runs it, in directory $2, with the
+# release's own go line (which decides the GODEBUG defaults the binary runs with).
+coredns_engine_module() {
+  local version=$1 dir=$2 info go_version out
+  if ! info=$(go list -m -json "github.com/coredns/coredns@v$version" 2>&1); then
+    echo "[coredns] CoreDNS $version is not a release on the Go module proxy ($(go env GOPROXY)): $info" >&2
+    exit 3
+  fi
+  go_version=$(sed -n 's/^\s*"GoVersion": "\(.*\)",\?$/\1/p' <<<"$info")
+  cp "$here/coredns-engine/main.go" "$dir/"
+  printf 'module clusterdns.io/engine/coredns\n\ngo %s\n' "${go_version:-1.17}" > "$dir/go.mod"
+  echo "[coredns] resolving the modules of v$version"
+  if ! out=$(cd "$dir" && go get "github.com/coredns/coredns@v$version" 2>&1); then echo "$out" >&2; return 1; fi
 }
 
 # The pause container of every pod sandbox, from the Kubernetes module's own source, packed
@@ -122,7 +143,7 @@ dockerfile_node_version() {
   sed -n 's/^ARG NODE_IMAGE=node:\([0-9.]*\)-bookworm-slim$/\1/p' "$here/../Dockerfile"
 }
 
-# build <component> <version> <module dir> <ldflags> <package>...
+# build <component> <version> <module dir under hack/, or absolute> <ldflags> <package>...
 build() {
   local component=$1 version=$2 dir=$3 ldflags=$4; shift 4
   local dest="$cache/$component-$version"
@@ -130,9 +151,10 @@ build() {
   mkdir -p "$cache"
   local tmp; tmp=$(mktemp -d "$cache/.$component-$version.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  cd "$here/$dir"
-  echo "[$component] downloading modules for $version"
-  go mod download
+  case "$dir" in
+    /*) cd "$dir" ;;
+    *) cd "$here/$dir"; echo "[$component] downloading modules for $version"; go mod download ;;
+  esac
   local total; total=$(go list -deps "$@" | wc -l)
   echo "[$component] building $version ($total packages): $*"
   local start=$SECONDS n=0
@@ -146,7 +168,8 @@ build() {
   [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "[$component] build failed" >&2; exit 1; }
   if [ "$component" = kwok ]; then kwok_stages > "$tmp/stages.yaml"; fi
   if [ "$component" = kubernetes-node ]; then pause_image "$tmp"; fi
-  mv "$tmp" "$dest"
+  # Another build of the same component may have finished first: keep its result.
+  mv -T "$tmp" "$dest" 2>/dev/null || rm -rf "$tmp"
   trap - EXIT
   echo "[$component] built $version in $((SECONDS - start))s: $(du -sh "$dest" | cut -f1) in $dest"
 }
@@ -159,6 +182,19 @@ for component in "${components[@]}"; do
     etcd)       build etcd "$ETCD_VERSION" etcd "-s -w" . ;;
     kwok)       build kwok "$KWOK_VERSION" kwok "-s -w" sigs.k8s.io/kwok/cmd/kwok ;;
     coredns)    build coredns "$COREDNS_VERSION" coredns "-s -w" github.com/coredns/coredns ;;
+    coredns@*)
+      release=${component#coredns@}; release=${release#v}
+      if [[ ! $release =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then echo "coredns@$release: a CoreDNS release is X.Y.Z" >&2; exit 2; fi
+      if [ "v$release" = "$COREDNS_VERSION" ]; then build coredns "$COREDNS_VERSION" coredns "-s -w" github.com/coredns/coredns; continue; fi
+      if [ -d "$cache/coredns-v$release" ]; then echo "[coredns] v$release cached in $cache/coredns-v$release"; continue; fi
+      mkdir -p "$cache"
+      module=$(mktemp -d "$cache/.coredns-engine-v$release.XXXXXX")
+      # Old releases reach into the runtime with go:linkname (golang.org/x/net), which Go 1.23+
+      # refuses unless told not to check; their dependencies stay exactly as they released them.
+      ( coredns_engine_module "$release" "$module" && build coredns "v$release" "$module" "-s -w -checklinkname=0" . ) || status=$?
+      rm -rf "$module"
+      [ "${status:-0}" -eq 0 ] || exit "$status"
+      ;;
     kubernetes-node) build kubernetes-node "$KUBERNETES_VERSION" kubernetes "$(kubernetes_ldflags)" \
                   k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy ;;
     containerd) pkg=github.com/containerd/containerd/v2
@@ -172,6 +208,6 @@ for component in "${components[@]}"; do
                 mkdir -p "$cache"; tmp=$(mktemp -d "$cache/.node-base.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
                 start=$SECONDS; node_base "$tmp" "$node_version"; mv "$tmp" "$dest"; trap - EXIT
                 echo "[node-base] built in $((SECONDS - start))s: $(du -sh "$dest" | cut -f1) in $dest" ;;
-    *) echo "unknown component: $component (kubernetes, etcd, kwok, coredns, kubernetes-node, containerd, node-base)" >&2; exit 2 ;;
+    *) echo "unknown component: $component (kubernetes, etcd, kwok, coredns, coredns@X.Y.Z, kubernetes-node, containerd, node-base)" >&2; exit 2 ;;
   esac
 done

@@ -33,6 +33,12 @@ export const RELEASE_VERSION = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/
 /** A Kubernetes resource quantity such as `100m`, `70Mi` or `1.5`. */
 export const QUANTITY = /^[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 
+/** Which DNS server an instance's pods run: clusterdns' own resolver, or a CoreDNS release. */
+export const engineSchema = z.enum(['clusterdns', 'coredns']);
+export type Engine = z.infer<typeof engineSchema>;
+/** A CoreDNS release as `spec.version` names it (the image tag is `v<version>`). */
+export const COREDNS_VERSION = /^[0-9]+\.[0-9]+\.[0-9]+$/;
+
 export const ipSchema = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' });
 export const podsModeSchema = z.enum(['disabled', 'insecure', 'verified']);
 export type PodsMode = z.infer<typeof podsModeSchema>;
@@ -40,6 +46,7 @@ export type PodsMode = z.infer<typeof podsModeSchema>;
 /** The CRD's CEL messages, word for word, so that both refusals read alike. */
 export const REPLICAS_OR_AUTOSCALING = 'spec.replicas and spec.autoscaling are mutually exclusive: remove spec.replicas to let spec.autoscaling decide the replicas';
 export const AUTOSCALING_NEEDS_A_RATIO = 'set coresPerReplica, nodesPerReplica or both (kube-dns-autoscaler uses 256 and 16)';
+export const COREDNS_VERSION_SHAPE = 'with engine coredns, spec.version is a CoreDNS release such as 1.11.1 (without the v of the image tag)';
 
 const domainSchema = z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain (lower case, dots between labels)');
 
@@ -159,6 +166,7 @@ export const autoscalingSchema = z.strictObject({
  * a misspelt field is an error, not a silent default.
  */
 export const clusterDNSSpecSchema = z.strictObject({
+  engine: engineSchema.default('clusterdns'),
   version: z.string().regex(RELEASE_VERSION, 'must be an image tag that is a label value, such as 0.1.0'),
   image: z.string().max(512).optional(),
   /** Empty or absent: Kubernetes allocates one. */
@@ -180,7 +188,9 @@ export const clusterDNSSpecSchema = z.strictObject({
   tolerations: z.array(tolerationSchema).max(64).optional(),
   affinity: passthrough.optional(),
   priorityClassName: z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain').optional(),
-}).refine((spec) => spec.replicas === undefined || spec.autoscaling === undefined, { message: REPLICAS_OR_AUTOSCALING, path: ['autoscaling'] });
+})
+  .refine((spec) => spec.replicas === undefined || spec.autoscaling === undefined, { message: REPLICAS_OR_AUTOSCALING, path: ['autoscaling'] })
+  .refine((spec) => spec.engine !== 'coredns' || COREDNS_VERSION.test(spec.version), { message: COREDNS_VERSION_SHAPE, path: ['version'] });
 
 export const conditionSchema = z.object({
   type: z.string(),

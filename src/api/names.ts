@@ -50,6 +50,12 @@ export const RESOLVER_CONFIG_DIR = '/etc/clusterdns';
 
 /** Static RBAC (config/rbac): the resolvers' read-only identity and the operator's own. */
 export const RESOLVER_SERVICE_ACCOUNT = 'clusterdns-resolver';
+/**
+ * The identities of coredns engine pods: CoreDNS reads Services, EndpointSlices and
+ * Namespaces, and Pods only with `pods verified`, so those pods get the second one.
+ */
+export const COREDNS_SERVICE_ACCOUNT = 'clusterdns-coredns';
+export const COREDNS_VERIFIED_PODS_SERVICE_ACCOUNT = 'clusterdns-coredns-pods';
 export const OPERATOR_SERVICE_ACCOUNT = 'clusterdns-operator';
 
 /** The webhook: served by every operator replica on :9443 behind this Service. */
@@ -60,3 +66,5 @@ export const WEBHOOK_PATH = '/mutate-v1-pod';
 
 /** Where resolver images come from unless `--resolver-image-repository` or `spec.image` say otherwise. */
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/clusterdns/clusterdns';
+/** Where CoreDNS images come from (the engine coredns) unless `--coredns-image-repository` or `spec.image` say otherwise. */
+export const DEFAULT_COREDNS_IMAGE_REPOSITORY = 'registry.k8s.io/coredns/coredns';

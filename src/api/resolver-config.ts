@@ -6,8 +6,8 @@
  * a bad file stops the resolver with the field named.
  */
 import { z } from 'zod';
-import { DNS1123_SUBDOMAIN, ipSchema, podsModeSchema } from './clusterdns.ts';
-import type { ClusterDNSSpec } from './clusterdns.ts';
+import { DNS1123_SUBDOMAIN, engineSchema, ipSchema, podsModeSchema } from './clusterdns.ts';
+import type { ClusterDNSSpec, Engine } from './clusterdns.ts';
 import { LOG_LEVELS } from '../kube/log.ts';
 import { RESOLVER_PORTS } from './names.ts';
 
@@ -17,6 +17,12 @@ const domain = z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 
 export const shadowConfigSchema = z.object({
   /** The server to compare with, `IP` or `IP:port` (the operator gives the baseline Service's clusterIP). */
   baseline: z.string().min(1),
+  /**
+   * What the baseline runs: against `coredns` (a CoreDNS release, kube-dns) the documented
+   * intended differences are counted apart as intended; against `clusterdns` every
+   * difference counts (two resolvers never differ that way).
+   */
+  baselineEngine: engineSchema.default('clusterdns'),
   /** Percent of the answered queries asked of the baseline too, such as 1 or 0.1. */
   sample: z.number().gt(0).max(100).default(1),
   /** Shadow queries waiting for the baseline at most, all serving threads together; beyond it a sampled query is skipped. */
@@ -93,9 +99,12 @@ export function resolverConfigFor(spec: ClusterDNSSpec, overrides: Partial<Resol
 /**
  * The shadow section for a ClusterDNS with `spec.analysis`, comparing with the server at
  * `baseline` (the baseline Service's clusterIP in a cluster, a loopback address in local
- * mode); undefined without analysis or without an address to compare with. Pure.
+ * mode) that runs `baselineEngine`; undefined without analysis or without an address to
+ * compare with. Pure.
  */
-export function shadowConfigFor(analysis: { readonly sample: number } | undefined, baseline: string | undefined): ShadowConfig | undefined {
+export function shadowConfigFor(
+  analysis: { readonly sample: number } | undefined, baseline: string | undefined, baselineEngine: Engine = 'clusterdns',
+): ShadowConfig | undefined {
   if (!analysis || baseline === undefined) return undefined;
-  return shadowConfigSchema.parse({ baseline, sample: analysis.sample });
+  return shadowConfigSchema.parse({ baseline, baselineEngine, sample: analysis.sample });
 }

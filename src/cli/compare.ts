@@ -1,6 +1,7 @@
 /**
  * `clusterdns compare`: asks two resolvers the same questions and prints every difference.
- * Exit code 0 when all answers are the same, 1 when any differs, 2 on an error.
+ * Exit code 0 when all answers are the same (or differ only as docs/coredns-differences.md
+ * says they may), 1 when any other differs, 2 on an error.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -10,13 +11,17 @@ import { ask, DEFAULT_QUERY_OPTIONS, formatServer, mapLimit, parseServer } from 
 import type { Server } from '../compare/dns-client.ts';
 import { clusterQuestions, parseNamesFile } from '../compare/questions.ts';
 import type { Question } from '../compare/questions.ts';
+import { identify, identityQuestion } from '../dns/intended-differences.ts';
+import type { ServerKind } from '../dns/intended-differences.ts';
 import { buildReport, progressBar, renderJson, renderTable } from '../compare/report.ts';
 import type { Asked } from '../compare/report.ts';
 
 const USAGE = `usage: clusterdns compare --baseline HOST[:PORT] --candidate HOST[:PORT] [flags]
 
 Asks both resolvers the same questions and prints every question they answer differently
-(answers compared without TTLs and regardless of record order).
+(answers compared without TTLs and regardless of record order). Between clusterdns' resolver
+and another server (CoreDNS), the differences docs/coredns-differences.md documents are
+listed apart as intended and do not count; between two of one kind, every difference counts.
 
 flags:
   --baseline HOST[:PORT]    the resolver to compare against (port 53 when absent)
@@ -29,7 +34,7 @@ flags:
   --output table|json       default table
   --timeout MS              per query and attempt; default ${DEFAULT_QUERY_OPTIONS.timeoutMs}
 
-exit code: 0 all the same, 1 some differ, 2 error
+exit code: 0 all the same (apart from intended differences), 1 some differ, 2 error
 `;
 
 /** Questions in flight at once (each asked of both servers). */
@@ -71,9 +76,12 @@ async function compare(args: string[]): Promise<number> {
     const probe = await ask(server, { name: `dns-version.${domain}.`, type: 'TXT' }, options);
     if ('error' in probe) throw new Error(`the ${role} ${formatServer(server)} does not answer: ${probe.error}`);
   }
+  // Which one (if either) is clusterdns' resolver: its documented differences from CoreDNS apply only between the two.
+  const kindOf = async (server: Server): Promise<ServerKind> => identify(await ask(server, identityQuestion(domain), options));
+  const kinds = { baseline: await kindOf(baseline), candidate: await kindOf(candidate) };
 
   const results = await askAll(questions, baseline, candidate, options);
-  const report = buildReport(formatServer(baseline), formatServer(candidate), results);
+  const report = buildReport(formatServer(baseline), formatServer(candidate), results, domain, kinds);
   process.stdout.write(output === 'json' ? renderJson(report) : renderTable(report));
   return report.differences.length > 0 ? 1 : 0;
 }

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_NAMESPACE, WEBHOOK_PORT } from '../api/names.ts';
+import { DEFAULT_COREDNS_IMAGE_REPOSITORY, DEFAULT_IMAGE_REPOSITORY, DEFAULT_NAMESPACE, WEBHOOK_PORT } from '../api/names.ts';
 import { DNS1123_LABEL } from '../api/clusterdns.ts';
 import { parseDuration } from '../api/duration.ts';
 import { LOG_LEVELS } from '../kube/log.ts';
@@ -19,6 +19,7 @@ Runs the ClusterDNS controller (and the injection webhook) against a cluster.
 flags:
   --namespace NAME                    where the resolvers run and the operator keeps its state (default ${DEFAULT_NAMESPACE})
   --resolver-image-repository REPO    resolver images are REPO:<spec.version> (default ${DEFAULT_IMAGE_REPOSITORY})
+  --coredns-image-repository REPO     engine coredns: images are REPO:v<spec.version> (default ${DEFAULT_COREDNS_IMAGE_REPOSITORY})
   --leader-elect[=true|false]         elect a leader on a Lease so that several replicas can run (default false)
   --metrics-addr ADDR                 /metrics on host:port, :port, or 0 for none (default :8080)
   --health-addr ADDR                  /healthz and /readyz on host:port, :port, or 0 for none (default :8081)
@@ -69,9 +70,14 @@ const duration = (flag: string, maxMs: number) => z.string().transform((value, c
   return ms;
 });
 
+/** An image repository without tag or digest. */
+const repository = (flag: string, example: string) =>
+  z.string().min(1).regex(/^[^\s@:]+(:\d+)?(\/[^\s@:]+)*$/, `--${flag} must be a repository without tag or digest, such as ${example}`);
+
 const optionsSchema = z.object({
   namespace: z.string().max(63).regex(DNS1123_LABEL, '--namespace must be a namespace name (a DNS-1123 label)'),
-  resolverImageRepository: z.string().min(1).regex(/^[^\s@:]+(:\d+)?(\/[^\s@:]+)*$/, '--resolver-image-repository must be a repository without tag or digest, such as ghcr.io/clusterdns/clusterdns'),
+  resolverImageRepository: repository('resolver-image-repository', DEFAULT_IMAGE_REPOSITORY),
+  corednsImageRepository: repository('coredns-image-repository', DEFAULT_COREDNS_IMAGE_REPOSITORY),
   leaderElect: z.boolean(),
   metricsAddr: address('metrics-addr'),
   healthAddr: address('health-addr'),
@@ -111,6 +117,7 @@ export function parseOperatorFlags(args: readonly string[]): ParsedFlags {
         help: { type: 'boolean', short: 'h' },
         namespace: { type: 'string', default: DEFAULT_NAMESPACE },
         'resolver-image-repository': { type: 'string', default: DEFAULT_IMAGE_REPOSITORY },
+        'coredns-image-repository': { type: 'string', default: DEFAULT_COREDNS_IMAGE_REPOSITORY },
         'leader-elect': { type: 'boolean', default: false },
         'metrics-addr': { type: 'string', default: ':8080' },
         'health-addr': { type: 'string', default: ':8081' },
@@ -133,6 +140,7 @@ export function parseOperatorFlags(args: readonly string[]): ParsedFlags {
   const parsed = optionsSchema.safeParse({
     namespace: values.namespace,
     resolverImageRepository: values['resolver-image-repository'],
+    corednsImageRepository: values['coredns-image-repository'],
     leaderElect: values['leader-elect'],
     metricsAddr: values['metrics-addr'],
     healthAddr: values['health-addr'],

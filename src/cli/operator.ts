@@ -75,7 +75,7 @@ function buildManager(options: OperatorOptions, client: KubeClient, log: Logger)
 
   manager.add(new ClusterDNSController({
     client,
-    render: { namespace: options.namespace, imageRepository: options.resolverImageRepository },
+    render: { namespace: options.namespace, imageRepository: options.resolverImageRepository, corednsImageRepository: options.corednsImageRepository },
     selector: options.selector,
     identity,
     metrics,

@@ -7,7 +7,7 @@ import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { decode, encode, RECURSION_DESIRED } from 'dns-packet';
-import type { DecodedPacket } from 'dns-packet';
+import type { DecodedPacket, RecordType } from 'dns-packet';
 import type { NormalisedAnswer } from '../dns/answers.ts';
 import { normalise } from '../dns/answers.ts';
 import type { Question } from './questions.ts';
@@ -60,7 +60,9 @@ export async function ask(server: Server, question: Question, options: QueryOpti
 
 function queryPacket(question: Question): { id: number; bytes: Buffer } {
   const id = randomInt(0, 65536);
-  return { id, bytes: encode({ type: 'query', id, flags: RECURSION_DESIRED, questions: [{ name: question.name.replace(/\.$/, ''), type: question.type, class: 'IN' }] }) };
+  // dns-packet encodes ANY (255), which its type declarations leave out.
+  const type = question.type as RecordType;
+  return { id, bytes: encode({ type: 'query', id, flags: RECURSION_DESIRED, questions: [{ name: question.name.replace(/\.$/, ''), type, class: 'IN' }] }) };
 }
 
 async function udpQuery(server: Server, question: Question, options: QueryOptions): Promise<DecodedPacket> {

@@ -5,10 +5,11 @@
  * From the cluster: `dns-version`; every Service's A, AAAA and SRV (per named port) names,
  * CNAME for ExternalName; the names of endpoints (by hostname, else the dashed IP); PTRs of
  * cluster and endpoint IPs; pod names (dashed IP under `<ns>.pod`); a few names that must
- * not exist; and a few external names, which the resolvers forward upstream.
+ * not exist; the zone's own records and the names where implementations are known to differ
+ * (src/dns/intended-differences.ts); and a few external names, which the resolvers forward upstream.
  */
 
-export const QUESTION_TYPES = ['A', 'AAAA', 'SRV', 'PTR', 'CNAME', 'TXT', 'SOA', 'NS', 'MX'] as const;
+export const QUESTION_TYPES = ['A', 'AAAA', 'SRV', 'PTR', 'CNAME', 'TXT', 'SOA', 'NS', 'MX', 'ANY'] as const;
 export type QuestionType = (typeof QUESTION_TYPES)[number];
 
 export interface Question {
@@ -79,16 +80,30 @@ export function clusterQuestions(snapshot: ClusterSnapshot, domain: string, exte
     namespaces.add(pod.namespace);
     for (const ip of pod.ips) questions.add(`${dashed(ip)}.${pod.namespace}.pod.${domain}`, ip.includes(':') ? 'AAAA' : 'A');
   }
-  // Names that must not exist, and the empty non-terminals around them.
+  zoneQuestions(questions, [...namespaces].sort(), domain);
+  for (const name of externalNames) questions.add(name, 'A');
+  return questions.list();
+}
+
+/**
+ * Names that must not exist and the empty non-terminals around them; the zone itself; and
+ * names that exist without records of the type asked (what stub resolvers ask when they look
+ * for the zone, and where resolvers are known to differ).
+ */
+function zoneQuestions(questions: QuestionList, namespaces: readonly string[], domain: string): void {
   questions.add(`svc.${domain}`, 'A');
   questions.add(`clusterdns-compare-missing.svc.${domain}`, 'A');
   questions.add(`clusterdns-compare.missing.${domain}`, 'A');
-  for (const ns of [...namespaces].sort().slice(0, 20)) {
+  for (const ns of namespaces.slice(0, 20)) {
     questions.add(`${ns}.svc.${domain}`, 'A');
     questions.add(`clusterdns-compare-missing.${ns}.svc.${domain}`, 'A');
   }
-  for (const name of externalNames) questions.add(name, 'A');
-  return questions.list();
+  questions.add(domain, 'SOA');
+  questions.add(domain, 'NS');
+  questions.add(`svc.${domain}`, 'TXT');
+  for (const ns of namespaces.slice(0, 1)) questions.add(`${ns}.svc.${domain}`, 'TXT');
+  questions.add(`dns-version.${domain}`, 'A');
+  questions.add(`clusterdns-compare-missing.svc.${domain}`, 'SOA');
 }
 
 /**

@@ -9,15 +9,19 @@
  * baseline's pods as it spreads any client's.
  */
 import { ANALYSIS_INTERVAL_MS } from '../api/clusterdns.ts';
-import type { AnalysisStatus, ClusterDNS } from '../api/clusterdns.ts';
+import type { AnalysisStatus, ClusterDNS, Engine } from '../api/clusterdns.ts';
 import { parseDuration } from '../api/duration.ts';
 import { ANALYSIS_RESTART_ANNOTATION } from '../api/names.ts';
-import { analysisKey, judge } from './analysis.ts';
+import { analysisKey, judge, startAnalysis } from './analysis.ts';
 import type { AnalysisState, Judgement } from './analysis.ts';
 import type { TrackRequest } from './analysis-collector.ts';
 import type { BaselineSnapshot } from './baselines.ts';
 import { renderedRevision } from './render.ts';
 import type { Manifest } from './render.ts';
+
+/** Why an engine coredns instance with spec.analysis has no analysis (AnswersMatch Unknown). */
+export const NO_SHADOW_IN_COREDNS = 'engine coredns has no shadow comparison (CoreDNS has no plugin for it): nothing is counted and nothing rolls back; '
+  + 'compare its answers with the baseline by `clusterdns compare` (docs/analysis.md)';
 
 /** What reconcile needs of the collector. */
 export interface AnalysisTracker {
@@ -29,10 +33,14 @@ export type ShadowTarget =
   /** The baseline's watch has not listed yet: hold the resolvers' configuration as it is. */
   | { readonly kind: 'unknown' }
   | { readonly kind: 'none'; readonly why: string }
-  | { readonly kind: 'address'; readonly address: string };
+  | { readonly kind: 'address'; readonly address: string; readonly engine: Engine };
 
-/** Where the resolvers of `cr` shadow its baseline. */
-export function shadowTarget(cr: ClusterDNS, snapshot: BaselineSnapshot, ownService: string): ShadowTarget {
+/**
+ * Where the resolvers of `cr` shadow its baseline, and what the baseline runs:
+ * `engineOf(ref)` says it for a Service that is a ClusterDNS instance's; any other Service
+ * (kube-dns first of all) is taken to be CoreDNS.
+ */
+export function shadowTarget(cr: ClusterDNS, snapshot: BaselineSnapshot, ownService: string, engineOf: (ref: string) => Engine | undefined): ShadowTarget {
   const { namespace, name } = cr.spec.baseline.service;
   const ref = `${namespace}/${name}`;
   if (!snapshot.synced) return { kind: 'unknown' };
@@ -40,7 +48,7 @@ export function shadowTarget(cr: ClusterDNS, snapshot: BaselineSnapshot, ownServ
   if (!snapshot.service) return { kind: 'none', why: `the baseline Service ${ref} does not exist` };
   const ip = snapshot.service.clusterIP ?? '';
   if (ip === '' || ip === 'None') return { kind: 'none', why: `the baseline Service ${ref} has no clusterIP` };
-  return { kind: 'address', address: ip };
+  return { kind: 'address', address: ip, engine: engineOf(ref) ?? 'coredns' };
 }
 
 /** Tracks the analysis of `cr` and judges it; undefined without spec.analysis (and then it is forgotten). */
@@ -55,8 +63,14 @@ export function analyse(
   }
   const podRevision = renderedRevision(rendered);
   const key = analysisKey(podRevision, cr.metadata.annotations?.[ANALYSIS_RESTART_ANNOTATION]);
+  const { namespace, name: baseline } = cr.spec.baseline.service;
+  const baselineRef = `${namespace}/${baseline}`;
+  if (cr.spec.engine === 'coredns') {
+    // No pod of it has a summary to collect: nothing is counted, nothing rolls back.
+    tracker.forget(name);
+    return judge({ spec, state: startAnalysis(key, now, recorded), recorded, baselineRef, now, noShadow: NO_SHADOW_IN_COREDNS });
+  }
   const intervalMs = parseDuration(spec.interval) ?? ANALYSIS_INTERVAL_MS.max;
   const state = tracker.track(name, { key, podRevision, intervalMs, recorded });
-  const { namespace, name: baseline } = cr.spec.baseline.service;
-  return judge({ spec, state, recorded, baselineRef: `${namespace}/${baseline}`, now, ...(target.kind === 'none' ? { noBaseline: target.why } : {}) });
+  return judge({ spec, state, recorded, baselineRef, now, ...(target.kind === 'none' ? { noBaseline: target.why } : {}) });
 }

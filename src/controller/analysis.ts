@@ -126,7 +126,7 @@ export interface Judgement {
   readonly rollback?: string;
 }
 
-export type AnswersMatchReason = 'AnswersMatch' | 'AnswersDiffer' | 'TooFewQueries' | 'NoBaseline';
+export type AnswersMatchReason = 'AnswersMatch' | 'AnswersDiffer' | 'TooFewQueries' | 'NoBaseline' | 'EngineWithoutShadow';
 
 export interface JudgeInput {
   readonly spec: AnalysisSpec;
@@ -137,6 +137,8 @@ export interface JudgeInput {
   readonly baselineRef: string;
   /** Why the baseline cannot be compared with (no usable Service or clusterIP), if so. */
   readonly noBaseline?: string;
+  /** Why the instance's engine cannot compare its answers (CoreDNS has no shadow comparison), if so. */
+  readonly noShadow?: string;
   readonly now: Date;
 }
 
@@ -163,7 +165,8 @@ export function judge(input: JudgeInput): Judgement {
 }
 
 function condition(input: JudgeInput, share: string, apart: string, eg: string, exceeded: boolean, errors: number): Judgement['condition'] {
-  const { spec, state, noBaseline } = input;
+  const { spec, state, noBaseline, noShadow } = input;
+  if (noShadow !== undefined) return { status: 'Unknown', reason: 'EngineWithoutShadow', message: noShadow };
   if (noBaseline !== undefined) return { status: 'Unknown', reason: 'NoBaseline', message: `nothing to compare with: ${noBaseline}` };
   const unread = state.failures.length > 0 ? `; could not read ${state.failures.length} pod${state.failures.length === 1 ? '' : 's'}: ${state.failures.slice(0, 3).join('; ')}` : '';
   const unanswered = errors > 0 ? `; ${errors} shadow quer${errors === 1 ? 'y' : 'ies'} got no answer from the baseline` : '';

@@ -11,7 +11,7 @@
  * a TerminalError when retrying cannot help (the spec is invalid: the next edit wakes it).
  */
 import { clusterDNSStatusSchema, parseClusterDNS } from '../api/clusterdns.ts';
-import type { ClusterDNS, ClusterDNSStatus, Serving } from '../api/clusterdns.ts';
+import type { ClusterDNS, ClusterDNSStatus, Engine, Serving } from '../api/clusterdns.ts';
 import { API_VERSION, CLUSTERDNS_PATH, FIELD_MANAGER, KIND } from '../api/names.ts';
 import { KubeApiError } from '../kube/client.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -28,6 +28,7 @@ import type { BaselineSnapshot } from './baselines.ts';
 import { CHILD_KIND_ORDER, childKey } from './children.ts';
 import type { Child, ChildKind } from './children.ts';
 import type { Clock } from './clock.ts';
+import { engineRefusal } from './engines.ts';
 import { addDrainFinalizer, drainState, hasDrainFinalizer, removeDrainFinalizer } from './drain.ts';
 import type { EventRecorder, EventSubject } from './events.ts';
 import { OwnWrites } from './own-writes.ts';
@@ -150,6 +151,7 @@ export class Reconciler {
       this.options.onWrite?.('patch', 'ClusterDNS');
       current = this.kept(cached, await addDrainFinalizer(this.options.client, finalizer));
     }
+    await this.refuseUnrunnableVersion(current, cr, deleting, dependents);
     const planned = this.renderAndAnalyse(cr, current);
     // Until the baseline has listed, the resolvers' shadow address is not known: change nothing (its listing wakes this again).
     if (!planned) return { requeueAfterMs: BASELINE_WAIT_MS };
@@ -171,6 +173,19 @@ export class Reconciler {
       throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
     }
     return replicas.requeueAfterMs === undefined ? {} : { requeueAfterMs: replicas.requeueAfterMs };
+  }
+
+  /**
+   * Throws a TerminalError, after saying why in the status, when the engine cannot run
+   * spec.version (a CoreDNS release the operator does not run). Nothing is applied then, as
+   * for an invalid spec, so the pods that run (an earlier version) keep answering. A deleted
+   * ClusterDNS still drains, whatever its version.
+   */
+  private async refuseUnrunnableVersion(owner: CachedClusterDNS, cr: ClusterDNS, deleting: boolean, dependents: readonly InjectedPod[]): Promise<void> {
+    const refusal = deleting ? undefined : engineRefusal(cr);
+    if (!refusal) return;
+    await this.writeStatus(owner, { invalidSpec: refusal.message, invalidReason: refusal.reason, failures: [], injectedPods: dependents.length });
+    throw new TerminalError(`ClusterDNS ${cr.metadata.name}: ${refusal.message}`);
   }
 
   /**
@@ -218,14 +233,23 @@ export class Reconciler {
   /** The replicas, the children and, with spec.analysis, its judgement; undefined while the shadow address is unknown. */
   private renderAndAnalyse(cr: ClusterDNS, current: CachedClusterDNS): { replicas: ReplicaPlan; rendered: Manifest[]; analysis: Judgement | undefined } | undefined {
     const { namespace, name: baseline } = cr.spec.baseline.service;
-    const shadow = shadowTarget(cr, this.options.baselines.snapshot(`${namespace}/${baseline}`), `${this.options.config.namespace}/${cr.metadata.name}`);
+    const shadow = shadowTarget(cr, this.options.baselines.snapshot(`${namespace}/${baseline}`), `${this.options.config.namespace}/${cr.metadata.name}`, (ref) => this.engineOfService(ref));
     if (cr.spec.analysis && shadow.kind === 'unknown') return undefined;
     const replicas = this.options.planner.plan(cr, this.cachedChild('Deployment', cr.metadata.name)?.deployment?.wantedReplicas);
-    const rendered = render(cr, this.options.config, replicas.replicas, shadow.kind === 'address' ? shadow.address : undefined);
+    const rendered = render(cr, this.options.config, replicas.replicas, shadow.kind === 'address' ? shadow : undefined);
     const analysis = this.options.analysis
       ? analyse(this.options.analysis, cr, rendered, shadow, storedStatus(current.status)?.analysis, new Date(this.options.clock.now()))
       : undefined;
     return { replicas, rendered, analysis };
+  }
+
+  /** The engine of the ClusterDNS instance whose Service `ref` (`<namespace>/<name>`) is; undefined for any other Service. */
+  private engineOfService(ref: string): Engine | undefined {
+    const [namespace, name = ''] = ref.split('/');
+    if (namespace !== this.options.config.namespace) return undefined;
+    const instance = this.options.clusterDNS.get(name);
+    if (!instance) return undefined;
+    return (instance.spec as { engine?: unknown } | undefined)?.engine === 'coredns' ? 'coredns' : 'clusterdns';
   }
 
   /** Lets a deleted ClusterDNS go: the garbage collector then removes its children. */

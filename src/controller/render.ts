@@ -6,18 +6,16 @@
 import { createHash } from 'node:crypto';
 import { replicasPolicy } from '../api/clusterdns.ts';
 import type { ClusterDNS } from '../api/clusterdns.ts';
-import {
-  API_VERSION, childLabels, KIND, RESOLVER_CONFIG_DIR, RESOLVER_CONFIG_KEY, RESOLVER_PORTS, RESOLVER_SERVICE_ACCOUNT,
-} from '../api/names.ts';
-import { resolverConfigFor, shadowConfigFor } from '../api/resolver-config.ts';
+import { API_VERSION, childLabels, KIND, RESOLVER_PORTS } from '../api/names.ts';
 import { CHILD_KINDS } from './children.ts';
 import type { ChildKind } from './children.ts';
+import { engineFiles } from './engines.ts';
+import type { EngineFiles, ImageRepositories, ShadowBaseline } from './engines.ts';
 
-export interface RenderConfig {
+/** Images are `<imageRepository>:<spec.version>` (coredns: `<corednsImageRepository>:v<spec.version>`) unless spec.image is set. */
+export interface RenderConfig extends ImageRepositories {
   /** Where the children live (the operator's namespace). */
   readonly namespace: string;
-  /** Resolver images are `<imageRepository>:<spec.version>` unless spec.image is set. */
-  readonly imageRepository: string;
 }
 
 /** A child as it is sent to the apiserver (server-side apply). */
@@ -34,7 +32,7 @@ export interface Manifest {
   readonly [field: string]: unknown;
 }
 
-/** Pod template annotation: a hash of the resolver config, so that a config change rolls the pods. */
+/** Pod template annotation: a hash of the config file (resolver config or Corefile), so that a config change rolls the pods. */
 export const CONFIG_HASH_ANNOTATION = 'clusterdns.io/config-hash';
 /** The resolver's container; tests and tools look it up by this name. */
 export const RESOLVER_CONTAINER = 'resolver';
@@ -52,25 +50,18 @@ export function selectorLabels(name: string): Record<string, string> {
   return selector;
 }
 
-/** The image the pods of `cr` run. */
-export function imageOf(cr: ClusterDNS, imageRepository: string): string {
-  return cr.spec.image || `${imageRepository}:${cr.spec.version}`;
-}
-
 /**
  * ConfigMap, Service, Deployment and, with more than one replica, a PodDisruptionBudget.
  * `replicas` is what the reconciler decided (spec.autoscaling's figure); without it, the
  * fixed spec.replicas (or its default), or autoscaling's min. With spec.analysis, the
  * resolvers shadow `shadowBaseline` (the baseline Service's clusterIP), when there is one.
  */
-export function render(cr: ClusterDNS, config: RenderConfig, replicas = renderedReplicas(cr), shadowBaseline?: string): Manifest[] {
-  const shadow = shadowConfigFor(cr.spec.analysis, shadowBaseline);
-  const resolverConfig = resolverConfigFor(cr.spec, shadow ? { shadow } : {});
-  const configJson = JSON.stringify(resolverConfig);
+export function render(cr: ClusterDNS, config: RenderConfig, replicas = renderedReplicas(cr), shadowBaseline?: ShadowBaseline): Manifest[] {
+  const files = engineFiles(cr, config, shadowBaseline);
   const children = [
-    configMap(cr, config, configJson),
+    configMap(cr, config, files),
     service(cr, config),
-    deployment(cr, config, replicas, hash(configJson), resolverConfig.lameduckSeconds),
+    deployment(cr, config, replicas, files),
   ];
   if (replicas > 1) children.push(podDisruptionBudget(cr, config));
   return children;
@@ -102,8 +93,8 @@ export function manifest(kind: ChildKind, cr: ClusterDNS, config: RenderConfig, 
   };
 }
 
-function configMap(cr: ClusterDNS, config: RenderConfig, configJson: string): Manifest {
-  return manifest('ConfigMap', cr, config, { data: { [RESOLVER_CONFIG_KEY]: configJson } });
+function configMap(cr: ClusterDNS, config: RenderConfig, files: EngineFiles): Manifest {
+  return manifest('ConfigMap', cr, config, { data: { [files.configKey]: files.configText } });
 }
 
 function service(cr: ClusterDNS, config: RenderConfig): Manifest {
@@ -121,7 +112,7 @@ function service(cr: ClusterDNS, config: RenderConfig): Manifest {
   });
 }
 
-function deployment(cr: ClusterDNS, config: RenderConfig, replicas: number, configHash: string, lameduckSeconds: number): Manifest {
+function deployment(cr: ClusterDNS, config: RenderConfig, replicas: number, files: EngineFiles): Manifest {
   const { name } = cr.metadata;
   const selector = selectorLabels(name);
   return manifest('Deployment', cr, config, {
@@ -131,22 +122,22 @@ function deployment(cr: ClusterDNS, config: RenderConfig, replicas: number, conf
       // One new pod at a time, and never fewer ready pods than asked for.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: childLabels(name, cr.spec.version), annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
-        spec: podSpec(cr, config, selector, lameduckSeconds),
+        metadata: { labels: childLabels(name, cr.spec.version), annotations: { [CONFIG_HASH_ANNOTATION]: hash(files.configText) } },
+        spec: podSpec(cr, selector, files),
       },
     },
   });
 }
 
-function podSpec(cr: ClusterDNS, config: RenderConfig, selector: Record<string, string>, lameduckSeconds: number): Record<string, unknown> {
+function podSpec(cr: ClusterDNS, selector: Record<string, string>, files: EngineFiles): Record<string, unknown> {
   const { spec } = cr;
   return {
-    serviceAccountName: RESOLVER_SERVICE_ACCOUNT,
+    serviceAccountName: files.serviceAccountName,
     // The resolver itself asks the node's resolvers upstream, never a cluster DNS.
     dnsPolicy: 'Default',
     enableServiceLinks: false,
     priorityClassName: spec.priorityClassName ?? DEFAULT_PRIORITY_CLASS,
-    terminationGracePeriodSeconds: Math.ceil(lameduckSeconds) + SHUTDOWN_MARGIN_SECONDS,
+    terminationGracePeriodSeconds: Math.ceil(files.lameduckSeconds) + SHUTDOWN_MARGIN_SECONDS,
     securityContext: { runAsNonRoot: true, runAsUser: NONROOT, runAsGroup: NONROOT, seccompProfile: { type: 'RuntimeDefault' } },
     nodeSelector: spec.nodeSelector ?? { 'kubernetes.io/os': 'linux' },
     tolerations: spec.tolerations ?? [{ key: 'CriticalAddonsOnly', operator: 'Exists' }],
@@ -159,17 +150,17 @@ function podSpec(cr: ClusterDNS, config: RenderConfig, selector: Record<string, 
       // Count only the pods of one revision, so that a rollout spreads its new pods too.
       matchLabelKeys: ['pod-template-hash'],
     }],
-    containers: [container(cr, config)],
-    volumes: [{ name: 'config', configMap: { name: cr.metadata.name, items: [{ key: RESOLVER_CONFIG_KEY, path: RESOLVER_CONFIG_KEY }] } }],
+    containers: [container(cr, files)],
+    volumes: [{ name: 'config', configMap: { name: cr.metadata.name, items: [{ key: files.configKey, path: files.configKey }] } }],
   };
 }
 
-function container(cr: ClusterDNS, config: RenderConfig): Record<string, unknown> {
+function container(cr: ClusterDNS, files: EngineFiles): Record<string, unknown> {
   return {
     name: RESOLVER_CONTAINER,
-    image: imageOf(cr, config.imageRepository),
+    image: files.image,
     imagePullPolicy: 'IfNotPresent',
-    args: ['resolver', '--config', `${RESOLVER_CONFIG_DIR}/${RESOLVER_CONFIG_KEY}`],
+    args: files.args,
     ports: [
       { name: 'dns', containerPort: RESOLVER_PORTS.dns, protocol: 'UDP' },
       { name: 'dns-tcp', containerPort: RESOLVER_PORTS.dns, protocol: 'TCP' },
@@ -198,7 +189,7 @@ function container(cr: ClusterDNS, config: RenderConfig): Record<string, unknown
       runAsNonRoot: true,
       capabilities: { drop: ['ALL'] },
     },
-    volumeMounts: [{ name: 'config', mountPath: RESOLVER_CONFIG_DIR, readOnly: true }],
+    volumeMounts: [{ name: 'config', mountPath: files.configDir, readOnly: true }],
   };
 }
 

@@ -7,16 +7,17 @@
  * - Available: the Service has its clusterIP and at least one replica is ready.
  *   True ReplicasReady; False ServiceUnavailable | ScaledToZero | NoReplicasReady.
  * - Progressing: a rollout is under way.
- *   True Creating | RollingOut; False RolloutComplete | RolloutStalled | ApplyFailed | InvalidSpec.
+ *   True Creating | RollingOut; False RolloutComplete | RolloutStalled | ApplyFailed | InvalidSpec | UnsupportedVersion | UnknownVersion.
  * - Degraded: something keeps the instance from its wanted state.
- *   True InvalidSpec | ClusterIPUnavailable | ApplyFailed | InvalidBaseline | ReplicaFailure | RolloutStalled; False AsExpected.
+ *   True InvalidSpec | UnsupportedVersion | UnknownVersion | ClusterIPUnavailable | ApplyFailed | InvalidBaseline | ReplicaFailure |
+ *   RolloutStalled; False AsExpected.
  * - Scaled, only with spec.autoscaling: the replicas the formula decided, with its inputs.
  *   True WithinRange | AtMinimum | AtMaximum | PreventSinglePointFailure | ScaleDownStabilized; Unknown NodesUnknown.
  * - Serving: someone answers at the clusterIP (routing.ts decides who; status.serving says it).
  *   True InstanceReady | FallbackNoReadyReplicas | RolledBack | Draining | BaselineUnavailable; False NoReadyEndpoints.
  * - Draining (only while deleted): True WaitingForPods, with how many injected pods are left.
  * - AnswersMatch (only with spec.analysis): the pods' answers against the baseline's (analysis.ts).
- *   True AnswersMatch; False AnswersDiffer; Unknown TooFewQueries | NoBaseline.
+ *   True AnswersMatch; False AnswersDiffer; Unknown TooFewQueries | NoBaseline | EngineWithoutShadow.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ClusterDNSStatus, Condition, ConditionType } from '../api/clusterdns.ts';
@@ -51,8 +52,10 @@ export interface StatusInput {
   readonly serviceClusterIP?: string;
   readonly deployment?: DeploymentState;
   readonly failures: readonly ApplyFailure[];
-  /** The schema's complaint about the spec, naming the field. */
+  /** The schema's complaint about the spec, naming the field; or why the engine cannot run spec.version. */
   readonly invalidSpec?: string;
+  /** Set when `invalidSpec` is about the version (the spec is valid, the release is not one the operator runs). */
+  readonly invalidReason?: 'UnsupportedVersion' | 'UnknownVersion';
   /** Who answers at the clusterIP; absent: unchanged (the baseline's watch has not listed yet). */
   readonly serving?: ServingDecision;
   /** Why spec.baseline.service cannot be used, naming the field. */
@@ -174,7 +177,11 @@ function available(input: StatusInput): NewCondition {
 
 function progressing(input: StatusInput): NewCondition {
   const { deployment } = input;
-  if (input.invalidSpec !== undefined) return { status: 'False', reason: 'InvalidSpec', message: 'nothing rolls out until the spec is valid (see Degraded)' };
+  if (input.invalidSpec !== undefined) {
+    return input.invalidReason
+      ? { status: 'False', reason: input.invalidReason, message: 'nothing rolls out until spec.version is a release the operator runs (see Degraded)' }
+      : { status: 'False', reason: 'InvalidSpec', message: 'nothing rolls out until the spec is valid (see Degraded)' };
+  }
   if (input.failures.some((f) => f.kind === 'Deployment')) return { status: 'False', reason: 'ApplyFailed', message: 'the Deployment could not be applied (see Degraded)' };
   if (!deployment) return { status: 'True', reason: 'Creating', message: 'creating the Deployment' };
   if (stalled(deployment)) {
@@ -196,7 +203,11 @@ function deploymentConditionMessage(d: DeploymentState, type: string): string {
 
 function degraded(input: StatusInput): NewCondition {
   const { deployment } = input;
-  if (input.invalidSpec !== undefined) return { status: 'True', reason: 'InvalidSpec', message: `the spec is not valid: ${input.invalidSpec}` };
+  if (input.invalidSpec !== undefined) {
+    return input.invalidReason
+      ? { status: 'True', reason: input.invalidReason, message: `${input.invalidSpec}; the children are left as they are` }
+      : { status: 'True', reason: 'InvalidSpec', message: `the spec is not valid: ${input.invalidSpec}` };
+  }
   if (input.failures.length > 0) {
     const reason = input.failures.some((f) => f.reason === 'ClusterIPUnavailable') ? 'ClusterIPUnavailable' : 'ApplyFailed';
     return { status: 'True', reason, message: input.failures.map((f) => `${f.kind} ${input.namespace}/${f.name}: ${f.message}`).join('; ') };

@@ -81,7 +81,19 @@ export async function ensureBinaries(needed: readonly Component[], log: (line: s
   return paths;
 }
 
-function runBuild(root: string, components: readonly Component[], log: (line: string) => void): Promise<void> {
+/** hack/build-binaries.sh failed; its exit code says how (3: a CoreDNS release the Go module proxy does not have). */
+export class BuildError extends Error {
+  readonly exitCode: number | null;
+
+  constructor(message: string, exitCode: number | null) {
+    super(message);
+    this.name = 'BuildError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Runs hack/build-binaries.sh for `components` (`coredns@X.Y.Z` included), its output passed to `log`. */
+export function runBuild(root: string, components: readonly string[], log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(join(root, 'hack', 'build-binaries.sh'), components, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,7 +103,7 @@ function runBuild(root: string, components: readonly Component[], log: (line: st
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`hack/build-binaries.sh ${components.join(' ')} failed with exit code ${String(code)}`));
+      else reject(new BuildError(`hack/build-binaries.sh ${components.join(' ')} failed with exit code ${String(code)}`, code));
     });
   });
 }

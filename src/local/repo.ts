@@ -23,6 +23,9 @@ export interface PinnedVersions {
   readonly etcd: string;
   readonly kwok: string;
   readonly coredns: string;
+  /** The oldest CoreDNS release the engine coredns runs, and the one kubeadm deploys (local mode's kube-dns). */
+  readonly corednsOldest: string;
+  readonly kubeadmCoredns: string;
   readonly containerd: string;
   /** The sandbox image's name, under which the pause archive is imported. */
   readonly pauseImage: string;
@@ -48,6 +51,7 @@ export function parseVersionsEnv(text: string): PinnedVersions {
   return {
     kubernetes: get('KUBERNETES_VERSION'), etcd: get('ETCD_VERSION'), kwok: get('KWOK_VERSION'), coredns: get('COREDNS_VERSION'),
     containerd: get('CONTAINERD_VERSION'), pauseImage: get('PAUSE_IMAGE'),
+    corednsOldest: get('COREDNS_OLDEST_VERSION'), kubeadmCoredns: get('KUBEADM_COREDNS_VERSION'),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Local mode's files in `.clusterdns/` of the checkout: a lock that keeps a second
  * `clusterdns local` from starting beside a running one, and `local.json`, the facts a
- * script needs (kubeconfig, apiserver, each instance's loopback resolver).
+ * script needs (kubeconfig, apiserver, kube-dns and each instance with its loopback resolver).
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,12 +14,15 @@ export interface LocalState {
   readonly apiserver: string;
   readonly instances: ReadonlyArray<{
     readonly name: string;
+    readonly engine: 'clusterdns' | 'coredns';
     readonly version: string;
     readonly clusterIP: string;
     readonly clusterDomain: string;
-    /** `127.0.0.1:<port>`, UDP and TCP. */
+    /** `127.0.0.1:<port>`, UDP and TCP ("" while it has never run). */
     readonly resolver: string;
     readonly ready: boolean;
+    /** Why it is not served as asked (a CoreDNS release being built, one that does not exist, ...). */
+    readonly error?: string;
   }>;
   /** With `--node real`: the process whose network namespace is the node's, and the node IP. */
   readonly node?: { readonly pid: number; readonly address: string };

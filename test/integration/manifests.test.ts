@@ -20,6 +20,7 @@ interface ManifestObject {
   metadata: { name: string; namespace?: string };
   rules?: Rule[];
   subjects?: Array<{ kind: string; name: string; namespace?: string }>;
+  roleRef?: { name: string };
   spec?: {
     replicas?: number;
     selector?: Record<string, string>;
@@ -57,8 +58,11 @@ describe('config/default', () => {
   };
 
   before(async () => {
-    const rendered = await kubectlOk(['apply', '-k', DEFAULT, '--dry-run=client', '-o', 'json']);
-    objects = (JSON.parse(rendered) as { items: ManifestObject[] }).items;
+    // Rendered without the live objects: a client-side dry-run apply would patch those that
+    // earlier suites applied server-side (the CRD), which kubectl cannot do without the
+    // last-applied annotation. `create` prints one JSON document an object.
+    const rendered = await kubectlOk(['create', '-k', DEFAULT, '--dry-run=client', '-o', 'json']);
+    objects = JSON.parse(`[${rendered.trim().replace(/^\}\n\{/gm, '},{')}]`) as ManifestObject[];
   });
 
   test('holds the CRD, the namespace, the operator, its webhook Service and RBAC', () => {
@@ -67,6 +71,7 @@ describe('config/default', () => {
       'CustomResourceDefinition/clusterdnses.clusterdns.io', `Namespace/${NAMESPACE}`, 'Deployment/clusterdns-operator',
       'Service/clusterdns-webhook', 'ServiceAccount/clusterdns-operator', 'ServiceAccount/clusterdns-resolver',
       'ClusterRole/clusterdns-resolver', 'PodDisruptionBudget/clusterdns-operator',
+      'ServiceAccount/clusterdns-coredns', 'ServiceAccount/clusterdns-coredns-pods', 'ClusterRole/clusterdns-coredns', 'ClusterRole/clusterdns-coredns-pods',
     ]) assert.ok(kinds.has(expected), `${expected} is in config/default`);
     assert.ok(!objects.some((o) => o.kind === 'ClusterDNS'), 'no sample instance is installed');
   });
@@ -132,6 +137,17 @@ describe('config/default', () => {
     const resolver = find('ClusterRole', 'clusterdns-resolver');
     const resolverVerbs = new Set((resolver.rules ?? []).flatMap((r) => r.verbs));
     assert.ok(resolverVerbs.has('watch') && [...resolverVerbs].every((verb) => ['get', 'list', 'watch'].includes(verb)), 'the resolvers only read');
+  });
+
+  test('lets CoreDNS read what its kubernetes plugin watches, and pods only where it verifies pod names', () => {
+    const grants = (role: string): string[] => (find('ClusterRole', role).rules ?? [])
+      .flatMap((r) => (r.resources ?? []).map((resource) => `${(r.apiGroups ?? [''])[0] ?? ''}/${resource}:${[...r.verbs].sort().join(',')}`)).sort();
+    assert.deepEqual(grants('clusterdns-coredns'), ['/namespaces:list,watch', '/services:list,watch', 'discovery.k8s.io/endpointslices:list,watch']);
+    assert.deepEqual(grants('clusterdns-coredns-pods'), ['/pods:list,watch']);
+    const bound = (role: string): string[] => objects.filter((o) => o.kind === 'ClusterRoleBinding' && o.roleRef?.name === role)
+      .flatMap((o) => (o.subjects ?? []).map((s) => `${s.namespace ?? ''}/${s.name}`)).sort();
+    assert.deepEqual(bound('clusterdns-coredns'), [`${NAMESPACE}/clusterdns-coredns`, `${NAMESPACE}/clusterdns-coredns-pods`]);
+    assert.deepEqual(bound('clusterdns-coredns-pods'), [`${NAMESPACE}/clusterdns-coredns-pods`]);
   });
 
   test('applies to the real apiserver with server-side dry-run', async () => {

@@ -119,7 +119,7 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
     const explained = await kubectlOk(['explain', 'clusterdns.spec.clusterIP']);
     assert.match(explained, /Immutable once set/);
     const fields = await kubectlOk(['explain', 'clusterdns.spec']);
-    for (const field of ['version', 'clusterIP', 'replicas', 'autoscaling', 'upstream', 'stubDomains', 'injection', 'baseline', 'routing', 'drain', 'analysis', 'priorityClassName']) {
+    for (const field of ['engine', 'version', 'clusterIP', 'replicas', 'autoscaling', 'upstream', 'stubDomains', 'injection', 'baseline', 'routing', 'drain', 'analysis', 'priorityClassName']) {
       assert.match(fields, new RegExp(`\\n  ${field}\\t`));
     }
   });
@@ -132,7 +132,7 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
     created.push(name);
     await kubectlOk(['create', '-f', '-'], JSON.stringify({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name }, spec: { version: '0.1.0' } }));
     const header = (await kubectlOk(['get', 'cdns', name])).split('\n')[0]!.trim().split(/\s+/);
-    assert.deepEqual(header, ['NAME', 'VERSION', 'CLUSTER-IP', 'READY', 'SERVING', 'AVAILABLE', 'MISMATCH', 'AGE']);
+    assert.deepEqual(header, ['NAME', 'ENGINE', 'VERSION', 'CLUSTER-IP', 'READY', 'SERVING', 'AVAILABLE', 'MISMATCH', 'AGE']);
   });
 
   test('keeps clusterIP immutable once set, and lets an unset one be set', async () => {

@@ -148,7 +148,7 @@ describe('the operator', () => {
       assert.equal(p.status.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
     }
     const row = (await kubectlOk(['get', 'cdns', names.a, '--no-headers'])).trim().split(/\s+/);
-    assert.deepEqual(row.slice(0, 6), [names.a, '0.1.0', IP_A, '2', 'Instance', 'True']);
+    assert.deepEqual(row.slice(0, 7), [names.a, 'clusterdns', '0.1.0', IP_A, '2', 'Instance', 'True']);
     const events = await kubectlOk(['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${names.a}`, '-o', 'jsonpath={.items[*].reason}']);
     assert.match(events, /Created/);
   });

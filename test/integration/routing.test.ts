@@ -105,7 +105,7 @@ describe('routing', () => {
     const slices = await serviceSlices(client, ns, names.a);
     assert.deepEqual(slices.map((s) => s.managedBy), ['endpointslice-controller.k8s.io'], 'no slice of the operator while the instance serves');
     const row = (await kubectlOk(['get', 'cdns', names.a, '--no-headers'])).trim().split(/\s+/);
-    assert.deepEqual(row.slice(0, 6), [names.a, '0.1.0', IP_A, '2', 'Instance', 'True']);
+    assert.deepEqual(row.slice(0, 7), [names.a, 'clusterdns', '0.1.0', IP_A, '2', 'Instance', 'True']);
 
     for (const podName of ['web-1', 'web-2']) {
       const { pod } = await createInjected(names.a, podName);

@@ -21,6 +21,7 @@ export interface Example {
 const v = '0.1.0';
 
 export const fullSpec = {
+  engine: 'clusterdns',
   version: v,
   image: 'registry.example/clusterdns:canary',
   clusterIP: '10.96.0.20',
@@ -66,12 +67,19 @@ export const examples: readonly Example[] = [
   { title: 'an analysis of every query, collected every second', spec: { version: v, analysis: { sample: 100, interval: '1s', minQueries: 1, maxMismatchRatio: 0, onMismatch: 'Report' } } },
   { title: 'the longest analysis interval, in milliseconds', spec: { version: v, analysis: { sample: 0.01, interval: '3600000ms' } } },
   { title: 'autoscaling by cores only, pinned by min = max', spec: { version: v, autoscaling: { coresPerReplica: 64, min: 3, max: 3 } } },
+  { title: 'the coredns engine at a CoreDNS release', spec: { engine: 'coredns', version: '1.11.1' } },
+  { title: 'the coredns engine with an image of its own', spec: { engine: 'coredns', version: '1.16.0', image: 'registry.example/coredns:v1.16.0' } },
+  { title: 'the coredns engine at a release the operator refuses (the schema checks only the shape)', spec: { engine: 'coredns', version: '1.2.6' } },
 
   { title: 'no spec', spec: undefined, refusedAt: 'spec' },
   { title: 'no version', spec: { replicas: 1 }, refusedAt: 'spec.version' },
   { title: 'a version that starts with a dash', spec: { version: '-1.0' }, refusedAt: 'spec.version' },
   { title: 'a version with build metadata (+ is no tag character)', spec: { version: '1.0.0+abc' }, refusedAt: 'spec.version' },
   { title: 'a version longer than a label value', spec: { version: `1${'0'.repeat(63)}` }, refusedAt: 'spec.version' },
+  { title: 'an unknown engine', spec: { engine: 'bind9', version: v }, refusedAt: 'spec.engine' },
+  { title: 'a CoreDNS version with the v of its image tag', spec: { engine: 'coredns', version: 'v1.11.1' }, refusedAt: 'spec.version' },
+  { title: 'a CoreDNS version of two numbers', spec: { engine: 'coredns', version: '1.11' }, refusedAt: 'spec.version' },
+  { title: 'a resolver version with the coredns engine', spec: { engine: 'coredns', version: '0.1.0-rc.1' }, refusedAt: 'spec.version' },
   { title: 'a clusterIP that is no IP', spec: { version: v, clusterIP: '10.96.0.300' }, refusedAt: 'spec.clusterIP' },
   { title: 'a headless clusterIP', spec: { version: v, clusterIP: 'None' }, refusedAt: 'spec.clusterIP' },
   { title: 'negative replicas', spec: { version: v, replicas: -1 }, refusedAt: 'spec.replicas' },

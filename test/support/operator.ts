@@ -80,17 +80,8 @@ export async function installRbac(plane: ControlPlane, namespace: string): Promi
   const list = JSON.parse(await kubectlOn(plane, ['apply', '-k', join(REPO_ROOT, 'config/rbac'), '--dry-run=client', '-o', 'json'])) as { items: RbacObject[] };
   const objects = rbacFor(list.items, namespace);
   await kubectlOn(plane, ['apply', '--server-side', '--force-conflicts', '--field-manager=clusterdns-tests', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
-  const token = (await kubectlOn(plane, ['create', 'token', 'clusterdns-operator', '-n', namespace, '--duration=2h'])).trim();
   const dir = mkdtempSync(join(tmpdir(), 'clusterdns-operator-test-'));
-  const admin = JSON.parse(await kubectlOn(plane, ['config', 'view', '--raw', '-o', 'json'])) as { clusters: Array<{ cluster: Record<string, string> }> };
-  const kubeconfig = {
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'operator',
-    clusters: [{ name: 'local', cluster: admin.clusters[0]?.cluster ?? {} }],
-    users: [{ name: 'clusterdns-operator', user: { token } }],
-    contexts: [{ name: 'operator', context: { cluster: 'local', user: 'clusterdns-operator', namespace } }],
-  };
-  const operatorKubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(operatorKubeconfig, JSON.stringify(kubeconfig), { mode: 0o600 });
+  const operatorKubeconfig = await serviceAccountKubeconfig(plane, namespace, 'clusterdns-operator', dir);
   return {
     operatorKubeconfig,
     async uninstall() {
@@ -101,6 +92,24 @@ export async function installRbac(plane: ControlPlane, namespace: string): Promi
       }
     },
   };
+}
+
+/**
+ * Writes `<dir>/<account>.kubeconfig` with a token of ServiceAccount `namespace/account`:
+ * a process run with it has exactly that account's RBAC.
+ */
+export async function serviceAccountKubeconfig(plane: ControlPlane, namespace: string, account: string, dir: string): Promise<string> {
+  const token = (await kubectlOn(plane, ['create', 'token', account, '-n', namespace, '--duration=2h'])).trim();
+  const admin = JSON.parse(await kubectlOn(plane, ['config', 'view', '--raw', '-o', 'json'])) as { clusters: Array<{ cluster: Record<string, string> }> };
+  const kubeconfig = {
+    apiVersion: 'v1', kind: 'Config', 'current-context': account,
+    clusters: [{ name: 'local', cluster: admin.clusters[0]?.cluster ?? {} }],
+    users: [{ name: account, user: { token } }],
+    contexts: [{ name: account, context: { cluster: 'local', user: account, namespace } }],
+  };
+  const path = join(dir, `${account}.kubeconfig`);
+  writeFileSync(path, JSON.stringify(kubeconfig), { mode: 0o600 });
+  return path;
 }
 
 export interface OperatorProcessOptions {

@@ -2,7 +2,9 @@
  * One shadowed query judged: this resolver's answer against the baseline's, with the
  * normalisation of `clusterdns compare` (src/dns/answers.ts: record order, TTLs, the SOA
  * serial and name case do not count) and its intended differences
- * (src/dns/intended-differences.ts) counted apart. Pure; loaded only when shadowing is on.
+ * (src/dns/intended-differences.ts) counted apart, when the baseline is another engine
+ * (this resolver is clusterdns; the baseline's engine comes from the shadow config). Pure;
+ * loaded only when shadowing is on.
  *
  * Names answered from upstream (forwarded, or from the cache of forwarded answers) are
  * judged by their rcode alone: each server asks upstream at its own moment and keeps its own
@@ -16,6 +18,7 @@ import type { ShadowMismatch } from '../../api/shadow-summary.ts';
 import { normalise, sameAnswer, summarise } from '../../dns/answers.ts';
 import type { NormalisedAnswer } from '../../dns/answers.ts';
 import { intendedDifference } from '../../dns/intended-differences.ts';
+import type { ServerKind } from '../../dns/intended-differences.ts';
 
 export interface ShadowedQuestion {
   /** As asked, without the trailing dot. */
@@ -24,13 +27,19 @@ export interface ShadowedQuestion {
   readonly upstream: boolean;
 }
 
+/** Where the comparison happens: the cluster zone, and what the baseline is. */
+export interface ComparisonScope {
+  readonly zone: string;
+  readonly baseline: ServerKind;
+}
+
 export type Verdict =
   | { readonly kind: 'same' }
   | { readonly kind: 'mismatch'; readonly mismatch: Omit<ShadowMismatch, 'time'> }
   /** The baseline's answer cannot be used: undecodable, or not an answer to this question. */
   | { readonly kind: 'malformed'; readonly why: string };
 
-export function compareAnswers(question: ShadowedQuestion, ours: Buffer, theirs: Buffer, zone: string): Verdict {
+export function compareAnswers(question: ShadowedQuestion, ours: Buffer, theirs: Buffer, scope: ComparisonScope): Verdict {
   const own = tryDecode(ours);
   const baseline = tryDecode(theirs);
   if (typeof baseline === 'string') return { kind: 'malformed', why: `the baseline's answer: ${baseline}` };
@@ -44,7 +53,8 @@ export function compareAnswers(question: ShadowedQuestion, ours: Buffer, theirs:
   const b = normalise(baseline);
   if (question.upstream ? rcodeOf(a) === rcodeOf(b) : sameAnswer(a, b)) return { kind: 'same' };
   const type: string = asked.type;
-  const rule = intendedDifference({ name: question.name, type }, a, b, zone);
+  // The rules read (theirs, ours): the baseline's answer, then this resolver's.
+  const rule = scope.baseline === 'other' ? intendedDifference({ name: question.name, type }, b, a, scope.zone) : undefined;
   // When the answers read the same, the difference is in the authority section: show it.
   const withAuthority = summarise(a) === summarise(b);
   return {

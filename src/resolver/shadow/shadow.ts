@@ -16,7 +16,7 @@ import type { Answerer } from '../metrics/query-stats.ts';
 import { parseServer } from '../upstream/routes.ts';
 import { BaselineClient } from './baseline-client.ts';
 import type { BaselineOutcome } from './baseline-client.ts';
-import type { compareAnswers as CompareAnswers } from './comparison.ts';
+import type { compareAnswers as CompareAnswers, ComparisonScope } from './comparison.ts';
 import { ShadowStats } from './stats.ts';
 
 /** What the query handler calls for every answered query. */
@@ -52,6 +52,7 @@ export class Shadow implements ShadowTap {
   private readonly client: BaselineClient;
   private readonly random: () => number;
   private readonly maxInFlight: number;
+  private readonly scope: ComparisonScope;
   private compare: typeof CompareAnswers | undefined;
   private waiting: Sample[] = [];
   private scheduled = false;
@@ -60,6 +61,7 @@ export class Shadow implements ShadowTap {
     this.options = options;
     this.random = options.random ?? Math.random;
     this.maxInFlight = Math.max(1, Math.ceil(options.config.maxInFlight / Math.max(1, options.threads)));
+    this.scope = { zone: options.zone, baseline: options.config.baselineEngine === 'coredns' ? 'other' : 'clusterdns' };
     this.client = new BaselineClient({ server: parseServer(options.config.baseline), timeoutMs: options.config.timeoutSeconds * 1000 });
   }
 
@@ -111,7 +113,7 @@ export class Shadow implements ShadowTap {
       this.stats.error(outcome.reason);
       return;
     }
-    const verdict = compare({ name: sample.name, upstream: sample.upstream }, sample.response, outcome.bytes, this.options.zone);
+    const verdict = compare({ name: sample.name, upstream: sample.upstream }, sample.response, outcome.bytes, this.scope);
     if (verdict.kind === 'malformed') {
       this.stats.error('malformed');
       return;

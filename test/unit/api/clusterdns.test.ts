@@ -26,7 +26,7 @@ describe('the ClusterDNS zod schema', () => {
     const parsed = parseClusterDNS({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'd' }, spec: { version: '1' } });
     assert.ok(parsed.ok);
     assert.deepEqual(parsed.value.spec, {
-      version: '1', clusterDomain: 'cluster.local', ttl: 30, pods: 'insecure',
+      engine: 'clusterdns', version: '1', clusterDomain: 'cluster.local', ttl: 30, pods: 'insecure',
       upstream: { nameservers: [], cacheSeconds: 30 }, stubDomains: {}, injection: { percent: 100 },
       baseline: { service: { namespace: 'kube-system', name: 'kube-dns' } }, routing: 'Instance', drain: 'Wait',
     });

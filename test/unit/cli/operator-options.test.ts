@@ -22,6 +22,7 @@ describe('the operator flags', () => {
     assert.deepEqual(options([]), {
       namespace: 'clusterdns-system',
       resolverImageRepository: 'ghcr.io/clusterdns/clusterdns',
+      corednsImageRepository: 'registry.k8s.io/coredns/coredns',
       leaderElect: false,
       metricsAddr: { host: undefined, port: 8080 },
       healthAddr: { host: undefined, port: 8081 },
@@ -40,13 +41,13 @@ describe('the operator flags', () => {
 
   test('take every flag', () => {
     const parsed = options([
-      '--namespace', 'dns', '--resolver-image-repository', 'registry.example:5000/dns/resolver', '--leader-elect',
+      '--namespace', 'dns', '--resolver-image-repository', 'registry.example:5000/dns/resolver', '--coredns-image-repository', 'mirror.example/coredns', '--leader-elect',
       '--metrics-addr', '127.0.0.1:9090', '--health-addr', '[::1]:9091', '--log-level', 'debug', '--kubeconfig', '/tmp/kc',
       '--selector', 'team=dns,tier in (a, b),!legacy', '--webhook=false', '--webhook-port', '10443', '--webhook-host', '127.0.0.1', '--webhook-url', 'https://127.0.0.1:10443/mutate-v1-pod',
       '--autoscaling-debounce', '500ms', '--autoscaling-downscale-stabilization=1m30s', '--analysis-targets', '/tmp/targets.json',
     ]);
     assert.deepEqual(parsed, {
-      namespace: 'dns', resolverImageRepository: 'registry.example:5000/dns/resolver', leaderElect: true,
+      namespace: 'dns', resolverImageRepository: 'registry.example:5000/dns/resolver', corednsImageRepository: 'mirror.example/coredns', leaderElect: true,
       metricsAddr: { host: '127.0.0.1', port: 9090 }, healthAddr: { host: '::1', port: 9091 }, logLevel: 'debug', kubeconfig: '/tmp/kc',
       selector: 'team=dns,tier in (a, b),!legacy', webhook: false, webhookHost: '127.0.0.1', webhookPort: 10443, webhookUrl: 'https://127.0.0.1:10443/mutate-v1-pod',
       autoscalingDebounceMs: 500, autoscalingDownscaleStabilizationMs: 90_000, analysisTargets: '/tmp/targets.json',
@@ -66,6 +67,7 @@ describe('the operator flags', () => {
   const refusals: Array<[string, string[], RegExp]> = [
     ['a namespace that is no DNS label', ['--namespace', 'Kube_System'], /--namespace must be a namespace name/],
     ['an image repository with a tag', ['--resolver-image-repository', 'ghcr.io/x/y:1.0'], /without tag or digest/],
+    ['a CoreDNS image repository with a digest', ['--coredns-image-repository', 'registry.k8s.io/coredns/coredns@sha256:abc'], /--coredns-image-repository must be a repository without tag or digest, such as registry\.k8s\.io\/coredns\/coredns/],
     ['an address without a port', ['--metrics-addr', 'localhost'], /--metrics-addr: "localhost" is not host:port/],
     ['an unknown log level', ['--log-level', 'trace'], /--log-level must be one of debug, info, warn, error/],
     ['a selector that is not one', ['--selector', 'a=b=c'], /--selector is not a label selector/],

@@ -41,6 +41,12 @@ describe('clusterQuestions', () => {
       'clusterdns-compare.missing.cluster.local. A',
       'shop.svc.cluster.local. A',
       'clusterdns-compare-missing.shop.svc.cluster.local. A',
+      'cluster.local. SOA',
+      'cluster.local. NS',
+      'svc.cluster.local. TXT',
+      'shop.svc.cluster.local. TXT',
+      'dns-version.cluster.local. A',
+      'clusterdns-compare-missing.svc.cluster.local. SOA',
       'example.com. A',
     ]);
   });

@@ -98,6 +98,38 @@ describe('reports', () => {
     assert.equal(first.candidate.rcode, 'NXDOMAIN');
   });
 
+  const nx = { rcode: 'NXDOMAIN', answer: [], authority: ['cluster.local. SOA x'] };
+  const nodata = { rcode: 'NOERROR', answer: [], authority: ['cluster.local. SOA x'] };
+  const txt = [
+    { question: { name: 'svc.cluster.local.', type: 'TXT' as const }, baseline: nx, candidate: nodata },
+    { question: { name: 'shop.svc.cluster.local.', type: 'TXT' as const }, baseline: nx, candidate: nodata },
+    { question: { name: 'web.shop.svc.cluster.local.', type: 'A' as const }, baseline: same, candidate: same },
+  ];
+
+  test('list intended differences apart, by rule, and do not count them, between CoreDNS and the resolver', () => {
+    const both = buildReport('a:53', 'b:53', txt, 'cluster.local', { baseline: 'other', candidate: 'clusterdns' });
+    assert.deepEqual(both.differences, []);
+    assert.deepEqual(both.intended.map((d) => d.rule.id), ['txt-at-existing-names', 'txt-at-existing-names']);
+    assert.equal(renderTable(both), [
+      'Intended differences of clusterdns\' resolver (the candidate) from CoreDNS (docs/coredns-differences.md), not counted:',
+      '  txt-at-existing-names (2): TXT at the apex, svc, pod or a namespace: NXDOMAIN (CoreDNS) against NODATA (the names exist)',
+      '      e.g. svc.cluster.local. TXT: NXDOMAIN against NODATA',
+      '',
+      'All 3 questions were answered the same, apart from 2 intended differences.',
+      '',
+    ].join('\n'));
+    const json = JSON.parse(renderJson(both)) as { different: number; intended: Array<{ rule: string; name: string }> };
+    assert.equal(json.different, 0);
+    assert.deepEqual(json.intended.map((d) => [d.rule, d.name]), [['txt-at-existing-names', 'svc.cluster.local.'], ['txt-at-existing-names', 'shop.svc.cluster.local.']]);
+  });
+
+  test('count every difference between servers of one kind, or of kinds unknown, or the wrong way round', () => {
+    for (const kinds of [undefined, { baseline: 'other', candidate: 'other' }, { baseline: 'clusterdns', candidate: 'clusterdns' }, { baseline: 'clusterdns', candidate: 'other' }] as const) {
+      const report = buildReport('a:53', 'b:53', txt, 'cluster.local', kinds);
+      assert.deepEqual([report.differences.length, report.intended.length], [2, 0], JSON.stringify(kinds));
+    }
+  });
+
   test('the progress bar fills in proportion', () => {
     assert.equal(progressBar(0, 10, 10), '[----------] 0/10');
     assert.equal(progressBar(5, 10, 10), '[#####-----] 5/10');

@@ -10,6 +10,7 @@ import type { AnalysisSpec, AnalysisStatus } from '../../../src/api/clusterdns.t
 import type { ShadowMismatch, ShadowSummary } from '../../../src/api/shadow-summary.ts';
 import { addReadings, analysisKey, judge, startAnalysis } from '../../../src/controller/analysis.ts';
 import type { AnalysisState, JudgeInput } from '../../../src/controller/analysis.ts';
+import { NO_SHADOW_IN_COREDNS } from '../../../src/controller/analysis-step.ts';
 
 const t0 = new Date('2026-01-01T00:00:00.000Z');
 const ms = (iso: string): number => Date.parse(iso);
@@ -89,6 +90,7 @@ describe('judge', () => {
     ['at the threshold: True', { state: state(100, 1) }, 'True/AnswersMatch', /^1 of 100 answers compared with the baseline kube-system\/kube-dns since .* differed \(1%\), at most 1%$/],
     ['above it: False, with an example', { state: state(100, 2, { examples: [example] }) }, 'False/AnswersDiffer',
       /differed \(2%\), more than 1%; e\.g\. 10-244-0-7\.shop\.pod\.cluster\.local\. A: NXDOMAIN here, NOERROR 10\.244\.0\.7 at the baseline$/],
+    ['an engine without a shadow comparison: Unknown, saying what to do', { noShadow: NO_SHADOW_IN_COREDNS }, 'Unknown/EngineWithoutShadow', /CoreDNS has no plugin for it.*clusterdns compare/],
     ['no baseline to compare with: Unknown', { noBaseline: 'the baseline Service kube-system/kube-dns does not exist' }, 'Unknown/NoBaseline', /does not exist/],
     ['a baseline that does not answer: Unknown, saying so', { state: state(0, 0, { counts: { queries: 0, mismatches: 0, intended: 0, errors: 40 } }) }, 'Unknown/TooFewQueries', /40 shadow queries got no answer from the baseline/],
     ['pods that cannot be read are named', { state: state(0, 0, { failures: ['p1: HTTP 404'] }) }, 'Unknown/TooFewQueries', /could not read 1 pod: p1: HTTP 404/],

@@ -4,10 +4,12 @@ import { describe, test } from 'node:test';
 import { parseClusterDNS } from '../../../src/api/clusterdns.ts';
 import type { ClusterDNS } from '../../../src/api/clusterdns.ts';
 import { resolverConfigFor } from '../../../src/api/resolver-config.ts';
+import { renderCorefile } from '../../../src/coredns/corefile.ts';
+import { dialectOf } from '../../../src/coredns/releases.ts';
 import { CONFIG_HASH_ANNOTATION, render } from '../../../src/controller/render.ts';
 import type { Manifest, RenderConfig } from '../../../src/controller/render.ts';
 
-const config: RenderConfig = { namespace: 'clusterdns-system', imageRepository: 'ghcr.io/clusterdns/clusterdns' };
+const config: RenderConfig = { namespace: 'clusterdns-system', imageRepository: 'ghcr.io/clusterdns/clusterdns', corednsImageRepository: 'registry.k8s.io/coredns/coredns' };
 
 /** The sample of config/samples, as the apiserver hands it to the operator (defaults filled in). */
 function clusterDNS(spec: Record<string, unknown> = {}, name = 'kube-dns-2'): ClusterDNS {
@@ -128,16 +130,24 @@ describe('render', () => {
     assert.equal(hashOf({ replicas: 3 }), hashOf({ replicas: 2 }), 'scaling does not');
   });
 
-  test('with spec.analysis, the resolvers shadow the baseline address they are given, at the sample asked', () => {
+  test('with spec.analysis, the resolvers shadow the baseline address they are given, at the sample asked, knowing its engine', () => {
     const configOf = (manifests: Manifest[]): { shadow?: unknown } => JSON.parse((child(manifests, 'ConfigMap')['data'] as Record<string, string>)['resolver.json'] ?? '{}') as { shadow?: unknown };
+    const kubeDNS = { address: '10.96.0.10', engine: 'coredns' } as const;
     const cr = clusterDNS({ analysis: { sample: 5 } });
-    assert.deepEqual(configOf(render(cr, config, 2, '10.96.0.10')).shadow, { baseline: '10.96.0.10', sample: 5, maxInFlight: 100, timeoutSeconds: 2 });
+    assert.deepEqual(configOf(render(cr, config, 2, kubeDNS)).shadow, { baseline: '10.96.0.10', baselineEngine: 'coredns', sample: 5, maxInFlight: 100, timeoutSeconds: 2 });
+    assert.deepEqual(configOf(render(cr, config, 2, { address: '10.96.0.20', engine: 'clusterdns' })).shadow, { baseline: '10.96.0.20', baselineEngine: 'clusterdns', sample: 5, maxInFlight: 100, timeoutSeconds: 2 });
     assert.equal(configOf(render(cr, config, 2)).shadow, undefined, 'no baseline address, no shadowing');
-    assert.equal(configOf(render(clusterDNS(), config, 2, '10.96.0.10')).shadow, undefined, 'no analysis, no shadowing');
+    assert.equal(configOf(render(clusterDNS(), config, 2, kubeDNS)).shadow, undefined, 'no analysis, no shadowing');
     const hashOf = (manifests: Manifest[]): string | undefined => deploymentOf(manifests).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
-    assert.notEqual(hashOf(render(cr, config, 2, '10.96.0.10')), hashOf(render(clusterDNS(), config, 2)), 'turning shadowing on rolls the pods');
-    assert.equal(hashOf(render(clusterDNS({ analysis: { sample: 5, interval: '5s', onMismatch: 'Rollback' } }), config, 2, '10.96.0.10')), hashOf(render(cr, config, 2, '10.96.0.10')),
+    assert.notEqual(hashOf(render(cr, config, 2, kubeDNS)), hashOf(render(clusterDNS(), config, 2)), 'turning shadowing on rolls the pods');
+    assert.equal(hashOf(render(clusterDNS({ analysis: { sample: 5, interval: '5s', onMismatch: 'Rollback' } }), config, 2, kubeDNS)), hashOf(render(cr, config, 2, kubeDNS)),
       'what only the operator reads does not');
+  });
+
+  test('an engine coredns instance with spec.analysis renders its Corefile as without (CoreDNS has no shadow comparison)', () => {
+    const corefileOf = (manifests: Manifest[]): string => Object.values(child(manifests, 'ConfigMap')['data'] as Record<string, string>).join('');
+    const coredns = { engine: 'coredns', version: '1.11.1' };
+    assert.equal(corefileOf(render(clusterDNS({ ...coredns, analysis: { sample: 5 } }), config, 2, { address: '10.96.0.10', engine: 'coredns' })), corefileOf(render(clusterDNS(coredns), config, 2)));
   });
 
   const imageRows: Array<[string, Record<string, unknown>, string]> = [
@@ -211,5 +221,68 @@ describe('render', () => {
       { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 1053 },
       { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
     ]);
+  });
+
+  describe('the coredns engine', () => {
+    const coredns = (spec: Record<string, unknown> = {}): ClusterDNS => clusterDNS({ engine: 'coredns', version: '1.11.1', ...spec });
+
+    test('renders a CoreDNS instance (snapshot)', (t) => {
+      t.assert.snapshot(render(coredns(), config));
+    });
+
+    const imageRows: Array<[string, Record<string, unknown>, string]> = [
+      ['runs <CoreDNS repository>:v<version>', { version: '1.12.0' }, 'registry.k8s.io/coredns/coredns:v1.12.0'],
+      ['runs spec.image when set', { image: 'mirror.example/coredns:v1.16.0', version: '1.16.0' }, 'mirror.example/coredns:v1.16.0'],
+    ];
+    for (const [title, spec, image] of imageRows) test(title, () => { assert.equal(containerOf(render(coredns(spec), config)).image, image); });
+
+    test('takes its image repository from the operator\'s configuration', () => {
+      assert.equal(containerOf(render(coredns(), { ...config, corednsImageRepository: 'mirror.example/coredns' })).image, 'mirror.example/coredns:v1.11.1');
+    });
+
+    test('writes the Corefile of the spec (in the dialect of its version) into the ConfigMap and runs CoreDNS on it', () => {
+      const cr = coredns({ ttl: 5, stubDomains: { 'corp.example': ['10.0.0.53'] } });
+      const children = render(cr, config);
+      assert.deepEqual(child(children, 'ConfigMap')['data'], { Corefile: renderCorefile(resolverConfigFor(cr.spec), dialectOf('1.11.1')) });
+      assert.deepEqual(containerOf(children).args, ['-conf', '/etc/coredns/Corefile']);
+      assert.deepEqual(containerOf(children).volumeMounts, [{ name: 'config', mountPath: '/etc/coredns', readOnly: true }]);
+      assert.deepEqual(podSpecOf(children).volumes[0], { name: 'config', configMap: { name: 'kube-dns-2', items: [{ key: 'Corefile', path: 'Corefile' }] } });
+    });
+
+    test('keeps the contract of the clusterdns engine: ports, probes, Service, PDB, hardening, placement', () => {
+      const [ours, theirs] = [render(clusterDNS(), config), render(coredns(), config)];
+      const { image: _i, args: _a, volumeMounts: _v, ...container } = containerOf(theirs);
+      const { image: _i2, args: _a2, volumeMounts: _v2, ...resolver } = containerOf(ours);
+      assert.deepEqual(container, resolver);
+      assert.deepEqual(child(theirs, 'Service')['spec'], child(ours, 'Service')['spec']);
+      assert.deepEqual(child(theirs, 'PodDisruptionBudget')['spec'], child(ours, 'PodDisruptionBudget')['spec']);
+      const strip = ({ serviceAccountName: _s, containers: _c, volumes: _vs, ...rest }: PodSpec): object => rest;
+      assert.deepEqual(strip(podSpecOf(theirs)), strip(podSpecOf(ours)));
+      assert.deepEqual(deploymentOf(theirs).strategy, deploymentOf(ours).strategy);
+    });
+
+    const accountRows: Array<[string, string, string]> = [
+      ['disabled', 'clusterdns-coredns', 'reads no pods'],
+      ['insecure', 'clusterdns-coredns', 'reads no pods (insecure answers from the name alone)'],
+      ['verified', 'clusterdns-coredns-pods', 'may read pods, which verified needs'],
+    ];
+    for (const [pods, account, why] of accountRows) {
+      test(`runs as ${account} with pods ${pods}: it ${why}`, () => { assert.equal(podSpecOf(render(coredns({ pods }), config)).serviceAccountName, account); });
+    }
+
+    test('a version bump changes the image and the version label; the Corefile only where the dialect differs', () => {
+      const [old, bumped] = [render(coredns({ version: '1.9.0' }), config), render(coredns({ version: '1.15.0' }), config)];
+      assert.equal(containerOf(bumped).image, 'registry.k8s.io/coredns/coredns:v1.15.0');
+      assert.equal(child(bumped, 'Deployment').metadata.labels['app.kubernetes.io/version'], '1.15.0');
+      assert.notDeepEqual(child(old, 'ConfigMap')['data'], child(bumped, 'ConfigMap')['data'], '1.9.0 has no cache disable');
+      const same = [render(coredns({ version: '1.12.0' }), config), render(coredns({ version: '1.15.0' }), config)];
+      assert.deepEqual(same.map((c) => child(c, 'ConfigMap')['data']), [child(bumped, 'ConfigMap')['data'], child(bumped, 'ConfigMap')['data']]);
+    });
+
+    test('rolls the pods when the Corefile changes, and only then', () => {
+      const hashOf = (spec: Record<string, unknown>): string | undefined => deploymentOf(render(coredns(spec), config)).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+      assert.notEqual(hashOf({ ttl: 5 }), hashOf({ ttl: 30 }));
+      assert.equal(hashOf({ replicas: 3 }), hashOf({ replicas: 2 }));
+    });
   });
 });

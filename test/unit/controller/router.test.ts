@@ -11,7 +11,7 @@ import { Router } from '../../../src/controller/router.ts';
 import { retiredServiceName } from '../../../src/controller/routing-render.ts';
 import { Store } from '../../../src/kube/store.ts';
 
-const config = { namespace: 'clusterdns-system', imageRepository: 'ghcr.io/clusterdns/clusterdns' };
+const config = { namespace: 'clusterdns-system', imageRepository: 'ghcr.io/clusterdns/clusterdns', corednsImageRepository: 'registry.k8s.io/coredns/coredns' };
 const NAME = 'kube-dns-2';
 
 function clusterDNS(spec: Record<string, unknown> = {}): ClusterDNS {

@@ -9,7 +9,7 @@ import type { Manifest } from '../../../src/controller/render.ts';
 import { instancePorts, routedService, routingSlice } from '../../../src/controller/routing-render.ts';
 import type { RawObject } from '../../../src/kube/watcher.ts';
 
-const config = { namespace: 'clusterdns-system', imageRepository: 'ghcr.io/clusterdns/clusterdns' };
+const config = { namespace: 'clusterdns-system', imageRepository: 'ghcr.io/clusterdns/clusterdns', corednsImageRepository: 'registry.k8s.io/coredns/coredns' };
 
 function clusterDNS(): ClusterDNS {
   const parsed = parseClusterDNS({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'kube-dns-2', uid: 'u-1' }, spec: { version: '0.1.0', clusterIP: '10.96.0.20' } });

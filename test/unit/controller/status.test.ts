@@ -31,6 +31,13 @@ function summary(status: ClusterDNSStatus, types: readonly string[] = ['Availabl
 }
 
 describe('computeStatus', () => {
+  test('a refused version says so in Degraded, naming spec.version, and that nothing was changed', () => {
+    const status = computeStatus(input({ invalidSpec: 'spec.version 1.9.7 is not a CoreDNS release; the nearest are 1.9.4 and 1.10.0', invalidReason: 'UnknownVersion' }), undefined, t0);
+    assert.equal(status.conditions?.find((c) => c.type === 'Degraded')?.message,
+      'spec.version 1.9.7 is not a CoreDNS release; the nearest are 1.9.4 and 1.10.0; the children are left as they are');
+    assert.equal(status.version, '0.1.0', 'status.version stays what runs');
+  });
+
   test('a healthy instance is Available, not Progressing, not Degraded, and reports what runs', () => {
     const status = computeStatus(input(), undefined, t0);
     assert.deepEqual(summary(status), ['Available=True/ReplicasReady', 'Progressing=False/RolloutComplete', 'Degraded=False/AsExpected']);
@@ -59,6 +66,12 @@ describe('computeStatus', () => {
     ['an invalid spec is Degraded/InvalidSpec; the old pods keep serving',
       { invalidSpec: 'spec.ttl: Too big', wantedReplicas: undefined },
       ['Available=True/ReplicasReady', 'Progressing=False/InvalidSpec', 'Degraded=True/InvalidSpec']],
+    ['a CoreDNS release the operator does not run is Degraded/UnsupportedVersion; the old pods keep serving',
+      { invalidSpec: 'spec.version 1.6.7 is older than ...', invalidReason: 'UnsupportedVersion', wantedReplicas: undefined },
+      ['Available=True/ReplicasReady', 'Progressing=False/UnsupportedVersion', 'Degraded=True/UnsupportedVersion']],
+    ['a CoreDNS version that is no release is Degraded/UnknownVersion',
+      { invalidSpec: 'spec.version 1.9.7 is not a CoreDNS release', invalidReason: 'UnknownVersion', wantedReplicas: undefined },
+      ['Available=True/ReplicasReady', 'Progressing=False/UnknownVersion', 'Degraded=True/UnknownVersion']],
     ['pods that cannot be created make it Degraded/ReplicaFailure',
       { deployment: deployment({ readyReplicas: 0, availableReplicas: 0, replicas: 0, updatedReplicas: 0, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'serviceaccount "clusterdns-resolver" not found' }] }) },
       ['Available=False/NoReplicasReady', 'Progressing=True/RollingOut', 'Degraded=True/ReplicaFailure']],

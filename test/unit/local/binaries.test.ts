@@ -1,16 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { locateBinaries } from '../../../src/local/binaries.ts';
-import { dockerfileNodeVersion, parseVersionsEnv } from '../../../src/local/repo.ts';
+import { COREDNS_RELEASES, NEWEST_COREDNS, OLDEST_COREDNS } from '../../../src/coredns/releases.ts';
+import { dockerfileNodeVersion, parseVersionsEnv, readVersions } from '../../../src/local/repo.ts';
 
-const pinned = parseVersionsEnv('# pinned\nKUBERNETES_VERSION=v1.37.2\nETCD_VERSION=v3.7.3\n\nKWOK_VERSION=v0.8.0\nCOREDNS_VERSION=v1.15.0\nCONTAINERD_VERSION=v2.4.2\nPAUSE_IMAGE=registry.k8s.io/pause:3.10.2\n');
+const pinned = parseVersionsEnv('# pinned\nKUBERNETES_VERSION=v1.37.2\nETCD_VERSION=v3.7.3\n\nKWOK_VERSION=v0.8.0\nCOREDNS_VERSION=v1.15.0\nCONTAINERD_VERSION=v2.4.2\nPAUSE_IMAGE=registry.k8s.io/pause:3.10.2\n'
+  + 'COREDNS_OLDEST_VERSION=v1.8.4\nKUBEADM_COREDNS_VERSION=v1.14.6\n');
 const versions = { ...pinned, node: '24.21.0' };
 
 describe('binaries', () => {
   test('versions.env is read key by key, ignoring comments', () => {
     assert.deepEqual(pinned, {
       kubernetes: 'v1.37.2', etcd: 'v3.7.3', kwok: 'v0.8.0', coredns: 'v1.15.0', containerd: 'v2.4.2', pauseImage: 'registry.k8s.io/pause:3.10.2',
+      corednsOldest: 'v1.8.4', kubeadmCoredns: 'v1.14.6',
     });
+  });
+
+  test('the CoreDNS releases the tests build are the ends of the engine\'s range, and kubeadm\'s is in it', () => {
+    const fromFile = readVersions();
+    assert.equal(fromFile.coredns, `v${NEWEST_COREDNS}`, 'the reference CoreDNS is the newest the engine knows');
+    assert.equal(fromFile.corednsOldest, `v${OLDEST_COREDNS}`);
+    assert.ok((COREDNS_RELEASES as readonly string[]).includes(fromFile.kubeadmCoredns.replace(/^v/, '')));
   });
 
   test('a missing version is an error that names the key', () => {

@@ -30,7 +30,7 @@ describe('the resolver config', () => {
 
   test('shadows nothing unless asked; a shadow section gets its defaults', () => {
     assert.equal(validateResolverConfig({}, 'r.json').shadow, undefined);
-    assert.deepEqual(validateResolverConfig({ shadow: { baseline: '10.96.0.10' } }, 'r.json').shadow, { baseline: '10.96.0.10', sample: 1, maxInFlight: 100, timeoutSeconds: 2 });
+    assert.deepEqual(validateResolverConfig({ shadow: { baseline: '10.96.0.10' } }, 'r.json').shadow, { baseline: '10.96.0.10', baselineEngine: 'clusterdns', sample: 1, maxInFlight: 100, timeoutSeconds: 2 });
   });
 
   test('tells JSON from YAML and names the file of bad JSON', () => {

@@ -34,7 +34,7 @@ describe('Shadow', () => {
   const shadows: Shadow[] = [];
   const shadowOf = async (options: { sample?: number; maxInFlight?: number; timeoutSeconds?: number; threads?: number; random?: () => number } = {}): Promise<Shadow> => {
     const shadow = new Shadow({
-      config: { baseline: baseline.address, sample: options.sample ?? 100, maxInFlight: options.maxInFlight ?? 100, timeoutSeconds: options.timeoutSeconds ?? 2 },
+      config: { baseline: baseline.address, baselineEngine: 'clusterdns', sample: options.sample ?? 100, maxInFlight: options.maxInFlight ?? 100, timeoutSeconds: options.timeoutSeconds ?? 2 },
       threads: options.threads ?? 1, zone: 'cluster.local', ...(options.random ? { random: options.random } : {}),
     });
     await shadow.start();
