@@ -13,20 +13,31 @@ export const FIXED_RATE = 10_000;
 /** Saturated runs per measurement; the one with the median QPS is reported. */
 export const REPEATS = 3;
 
-async function measure(server: RunningServer, queryFile: string, cpus: string, threads: number, rate?: number): Promise<Measured> {
+export async function measure(server: RunningServer, queryFile: string, cpus: string, threads: number, rate?: number): Promise<Measured> {
   let dnsperfPid = -1;
   const cpu = watchCpu(() => [server.pid, dnsperfPid]);
   const result = await runDnsperf({ server, queryFile, seconds: rate ? 10 : SECONDS, cpus, threads, ...(rate ? { rate } : {}), onStart: (pid) => { dnsperfPid = pid; } });
   return { ...result, ...cpu.stop() };
 }
 
+/** The run with the median QPS. */
+export function medianRun(runs: readonly Measured[]): Measured {
+  const sorted = [...runs].sort((a, b) => a.qps - b.qps);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  if (!median) throw new Error('no dnsperf run');
+  return median;
+}
+
+/** A few seconds of load that warm the server's caches and JIT, not measured. */
+export async function warmUp(server: RunningServer, queryFile: string, cpus: string, threads = 1): Promise<void> {
+  await runDnsperf({ server, queryFile, seconds: 3, cpus, threads });
+}
+
 export async function querySet(server: RunningServer, queryFile: string, cpus: string, say: (line: string) => void, threads = 1): Promise<QuerySetFigures> {
-  await runDnsperf({ server, queryFile, seconds: 3, cpus, threads }); // warm caches and JIT
+  await warmUp(server, queryFile, cpus, threads);
   const runs: Measured[] = [];
   for (let i = 0; i < REPEATS; i++) runs.push(await measure(server, queryFile, cpus, threads));
-  runs.sort((a, b) => a.qps - b.qps);
-  const saturated = runs[Math.floor(runs.length / 2)] ?? runs[0];
-  if (!saturated) throw new Error('no dnsperf run');
+  const saturated = medianRun(runs);
   const fixed = await measure(server, queryFile, cpus, threads, FIXED_RATE);
   say(`${server.name}: ${Math.round(saturated.qps)} QPS saturated, p99 ${fixed.p99Ms.toFixed(2)} ms at ${FIXED_RATE} QPS`);
   return { saturated, fixed };

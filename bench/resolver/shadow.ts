@@ -1,15 +1,15 @@
 /**
  * `npm run bench:resolver -- --shadow`: what shadow comparison costs the resolver. The same
- * resolver on the same core, one after the other, without shadowing, shadowing 1 % and 100 %
- * of its answers to a baseline (a dnsmasq answering the same names from a hosts file, on the
+ * resolver on the same core, three of it side by side, measured in turns: without shadowing,
+ * shadowing 1 % and 100 % of its answers to a baseline (a dnsmasq answering the same names from a hosts file, on the
  * client core, so that the baseline keeps up and every sampled query is really compared),
  * driven by dnsperf with the cluster names: QPS, p99 and memory, side by side, and the
  * "Shadowing" section of bench/RESULTS.md.
  */
 import { rssBytes } from './machine.ts';
 import type { Machine } from './machine.ts';
-import { FIXED_RATE, REPEATS, SECONDS, querySet } from './measure.ts';
-import type { QuerySetFigures } from './report.ts';
+import { FIXED_RATE, measure, medianRun, REPEATS, SECONDS, warmUp } from './measure.ts';
+import type { Measured, QuerySetFigures } from './report.ts';
 import { startResolver } from './servers.ts';
 import type { ResolverStart, RunningServer } from './servers.ts';
 import { httpRequest } from '../../src/local/net.ts';
@@ -37,24 +37,40 @@ export interface ShadowBenchInput {
 
 export const SHADOW_SAMPLES: ReadonlyArray<number | undefined> = [undefined, 1, 100];
 
+/**
+ * The three resolvers run side by side (only the one under load is busy) and are measured in
+ * turns, run i of each before run i+1 of any: on a shared machine whose load drifts, the
+ * drift then falls on all three alike instead of on whichever came last.
+ */
 export async function runShadowBench(input: ShadowBenchInput): Promise<ShadowRun[]> {
-  const runs: ShadowRun[] = [];
-  for (const sample of SHADOW_SAMPLES) {
-    const label = sample === undefined ? 'without shadowing' : `shadowing ${sample} %`;
-    const shadow = sample === undefined ? {} : { shadow: { baseline: `${input.baseline.host}:${input.baseline.port}`, sample, maxInFlight: 1000 } };
-    const server = await startResolver({ ...input.resolver, name: `shadow-${sample ?? 0}`, config: shadow });
-    try {
-      await input.settle();
-      const rssAfterSync = rssBytes(server.pid);
-      const cluster = await querySet({ ...server, name: `resolver ${label}` }, input.clusterQueries, input.clientCpus, input.say);
+  const servers: Array<{ label: string; sample: number | undefined; server: RunningServer }> = [];
+  try {
+    for (const sample of SHADOW_SAMPLES) {
+      const label = sample === undefined ? 'without shadowing' : `shadowing ${sample} %`;
+      const shadow = sample === undefined ? {} : { shadow: { baseline: `${input.baseline.host}:${input.baseline.port}`, sample, maxInFlight: 1000 } };
+      const server = await startResolver({ ...input.resolver, name: `shadow-${sample ?? 0}`, config: shadow });
+      servers.push({ label, sample, server: { ...server, name: `resolver ${label}` } });
+    }
+    await input.settle();
+    const rssAfterSync = servers.map(({ server }) => rssBytes(server.pid));
+    for (const { server } of servers) await warmUp(server, input.clusterQueries, input.clientCpus);
+    const saturated: Measured[][] = servers.map(() => []);
+    for (let i = 0; i < REPEATS; i++) {
+      for (const [j, { server }] of servers.entries()) saturated[j]?.push(await measure(server, input.clusterQueries, input.clientCpus, 1));
+    }
+    const runs: ShadowRun[] = [];
+    for (const [j, { label, sample, server }] of servers.entries()) {
+      const fixed = await measure(server, input.clusterQueries, input.clientCpus, 1, FIXED_RATE);
+      const cluster = { saturated: medianRun(saturated[j] ?? []), fixed };
+      input.say(`${label}: ${Math.round(cluster.saturated.qps)} QPS saturated, p99 ${fixed.p99Ms.toFixed(2)} ms at ${FIXED_RATE} QPS`);
       const summary = sample === undefined ? undefined : await shadowSummary(server);
       if (summary) input.say(`${label}: ${summary.compared} compared, ${summary.skipped} skipped, errors ${JSON.stringify(summary.errors)}, mismatches ${JSON.stringify(summary.mismatches)}`);
-      runs.push({ label, ...(sample === undefined ? {} : { sample }), cluster, rssAfterSync, rssAfterLoad: rssBytes(server.pid), ...(summary ? { summary } : {}) });
-    } finally {
-      await server.stop();
+      runs.push({ label, ...(sample === undefined ? {} : { sample }), cluster, rssAfterSync: rssAfterSync[j] ?? 0, rssAfterLoad: rssBytes(server.pid), ...(summary ? { summary } : {}) });
     }
+    return runs;
+  } finally {
+    for (const { server } of servers) await server.stop();
   }
-  return runs;
 }
 
 async function shadowSummary(server: RunningServer): Promise<ShadowSummary> {
@@ -89,7 +105,7 @@ export function shadowSection(runs: readonly ShadowRun[], machine: Machine, core
     '',
     `Command: \`npm run bench:resolver -- --shadow\` (${date}).`,
     `Machine: ${machine.cores} cores, ${machine.cpuModel}, Linux ${machine.kernel}, Node.js ${machine.node}.`,
-    `The resolver (one serving thread's core: ${cores.server}) without shadowing and shadowing 1 % and 100 % of its answers, one after the other, with the 10,000-Service cluster of the Resolver section; the baseline is a dnsmasq with the same names on dnsperf's core (${cores.client}). Saturated: median of ${REPEATS} dnsperf runs of ${SECONDS} s (4 clients, 500 outstanding); p99 also at ${fmt(FIXED_RATE)} QPS for 10 s.`,
+    `The resolver (one serving thread's core: ${cores.server}) without shadowing and shadowing 1 % and 100 % of its answers, running side by side and measured in turns (run i of each before run i+1 of any), with the 10,000-Service cluster of the Resolver section; the baseline is a dnsmasq with the same names on dnsperf's core (${cores.client}). Saturated: median of ${REPEATS} dnsperf runs of ${SECONDS} s (4 clients, 500 outstanding); p99 also at ${fmt(FIXED_RATE)} QPS for 10 s.`,
     '',
     shadowTable(runs),
     '',

@@ -152,7 +152,7 @@ describe('canary analysis', () => {
     assert.equal(object.status?.serving, 'Instance', 'Report does not act');
     assert.match(await events(names.report), /Warning AnswersDiffer: /);
     const row = (await kubectlOk(['get', 'cdns', names.report, '--no-headers'])).trim().split(/\s+/);
-    assert.deepEqual(row.slice(0, 7), [names.report, '0.1.0', IPS.report, '2', 'Instance', 'True', '1'], 'the MISMATCH column');
+    assert.deepEqual(row.slice(0, 8), [names.report, 'clusterdns', '0.1.0', IPS.report, '2', 'Instance', 'True', '1'], 'the MISMATCH column');
   });
 
   let rolledBackAt = '';

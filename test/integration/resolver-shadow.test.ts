@@ -86,7 +86,7 @@ describe('shadow comparison', () => {
 
   test(`against CoreDNS with the same configuration: no unexpected mismatch in ${SHADOWED} shadowed queries, the intended ones apart`, async () => {
     const baseline = coredns?.server as Server;
-    const resolver = await start({ pods: 'insecure', shadow: { baseline: baselineOf(baseline), sample: 100, maxInFlight: 1000 } });
+    const resolver = await start({ pods: 'insecure', shadow: { baseline: baselineOf(baseline), baselineEngine: 'coredns', sample: 100, maxInFlight: 1000 } });
     const all = await questions(kubeClient(), ns, other);
     // Both have seen the whole state once the last object is answered alike.
     await eventually(async () => {
@@ -116,7 +116,7 @@ describe('shadow comparison', () => {
   });
 
   test('pods: disabled against pods insecure: every pod name an rcode mismatch, both answers shown', async () => {
-    const resolver = await start({ pods: 'disabled', shadow: { baseline: baselineOf(coredns?.server as Server), sample: 100 } });
+    const resolver = await start({ pods: 'disabled', shadow: { baseline: baselineOf(coredns?.server as Server), baselineEngine: 'coredns', sample: 100 } });
     const pods = Array.from({ length: 50 }, (_, i) => ({ name: `10-244-1-${i + 1}.${ns}.pod.cluster.local`, type: 'A', kind: 'object' }) satisfies Question);
     await askAll(resolver.server, pods);
     const s = await settled(resolver, pods.length);
