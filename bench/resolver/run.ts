@@ -33,7 +33,9 @@ import { runShadowBench, shadowSection, shadowTable } from './shadow.ts';
 import { startCoredns, startDnsmasq, startResolver } from './servers.ts';
 import type { RunningServer } from './servers.ts';
 
-const SHAPE: LoadShape = { namespaces: 100, services: 10_000, endpointsPerService: 5 };
+/** BENCH_SERVICES makes a smaller cluster for a quick look (the figures to keep are those of the default). */
+const SERVICES = Number(process.env['BENCH_SERVICES'] ?? 10_000);
+const SHAPE: LoadShape = { namespaces: Math.max(1, Math.min(100, Math.round(SERVICES / 100))), services: SERVICES, endpointsPerService: 5 };
 const EXTERNAL_NAMES = 1000;
 const PROPAGATION_SAMPLES = 200;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
       baseline, clusterQueries: files.cluster, clientCpus: cores.client, say, settle: () => sleep(5000),
     });
     process.stdout.write(`\n${shadowTable(runs)}\n\n`);
-    writeResults(join(ROOT, 'bench/RESULTS.md'), shadowSection(runs, machine, cores, new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC'), 'shadow');
+    writeResults(join(ROOT, 'bench/RESULTS.md'), shadowSection(runs, machine, cores, SHAPE.services, new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC'), 'shadow');
     say('bench/RESULTS.md updated (section "Shadowing")');
     return;
   }

@@ -99,13 +99,13 @@ export function shadowTable(runs: readonly ShadowRun[]): string {
   return lines.join('\n');
 }
 
-export function shadowSection(runs: readonly ShadowRun[], machine: Machine, cores: { client: string; server: string }, date: string): string {
+export function shadowSection(runs: readonly ShadowRun[], machine: Machine, cores: { client: string; server: string }, services: number, date: string): string {
   return [
     '## Shadowing',
     '',
-    `Command: \`npm run bench:resolver -- --shadow\` (${date}).`,
+    `Command: \`${services === 10_000 ? '' : `BENCH_SERVICES=${services} `}npm run bench:resolver -- --shadow\` (${date}).`,
     `Machine: ${machine.cores} cores, ${machine.cpuModel}, Linux ${machine.kernel}, Node.js ${machine.node}.`,
-    `The resolver (one serving thread's core: ${cores.server}) without shadowing and shadowing 1 % and 100 % of its answers, running side by side and measured in turns (run i of each before run i+1 of any), with the 10,000-Service cluster of the Resolver section; the baseline is a dnsmasq with the same names on dnsperf's core (${cores.client}). Saturated: median of ${REPEATS} dnsperf runs of ${SECONDS} s (4 clients, 500 outstanding); p99 also at ${fmt(FIXED_RATE)} QPS for 10 s.`,
+    `The resolver (one serving thread's core: ${cores.server}) without shadowing and shadowing 1 % and 100 % of its answers, running side by side and measured in turns (run i of each before run i+1 of any), with ${services === 10_000 ? 'the 10,000-Service cluster of the Resolver section' : `a cluster of ${fmt(services)} Services (5 endpoints each)`}; the baseline is a dnsmasq with the same names on dnsperf's core (${cores.client}). Saturated: median of ${REPEATS} dnsperf runs of ${SECONDS} s (4 clients, 500 outstanding); p99 also at ${fmt(FIXED_RATE)} QPS for 10 s.`,
     '',
     shadowTable(runs),
     '',
