@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -89,7 +89,7 @@ export class ImageBuilder {
     // Uncompressed: containerd stores layers as they come, and compressing hundreds of MB costs more than it saves here.
     await this.buildah(['push', '--disable-compression', request.name, `oci-archive:${temp}:${request.name}`]);
     renameSync(temp, archive);
-    this.pruneArchives(archive);
+    pruneArchives(archive);
     await this.pruneLayerCache();
     const buildMs = Date.now() - began;
     this.log(`built ${request.name} in ${(buildMs / 1000).toFixed(1)}s`);
@@ -147,19 +147,6 @@ export class ImageBuilder {
     }
   }
 
-  private pruneArchives(built: string): void {
-    const prefix = built.slice(0, built.lastIndexOf('-') + 1);
-    const now = Date.now();
-    readdirSync(this.dir)
-      .map((name) => join(this.dir, name))
-      .filter((path) => path.startsWith(prefix) && path.endsWith('.oci.tar') && path.slice(prefix.length).indexOf('-') === -1)
-      .map((path) => ({ path, mtimeMs: statSync(path).mtimeMs }))
-      .sort((a, b) => b.mtimeMs - a.mtimeMs)
-      .slice(ARCHIVES_KEPT)
-      .filter((archive) => now - archive.mtimeMs > ARCHIVE_IDLE_MS)
-      .forEach((archive) => { rmSync(archive.path, { force: true }); });
-  }
-
   private async pruneLayerCache(): Promise<void> {
     const ids = (await this.buildah(['images', '--filter', 'dangling=true', '--filter', `until=${LAYER_CACHE_AGE}`, '--format', '{{.ID}}'])).trim().split('\n').filter(Boolean);
     // An image that a newer one still builds on is refused; that is fine.
@@ -169,6 +156,24 @@ export class ImageBuilder {
   private log(line: string): void {
     this.options.log?.(line);
   }
+}
+
+/**
+ * Removes older archives of the image that `built` is (same name, another key) beyond the
+ * newest few, once unused for an hour.
+ */
+export function pruneArchives(built: string): void {
+  const dir = dirname(built);
+  const prefix = built.slice(0, built.lastIndexOf('-') + 1);
+  const now = Date.now();
+  readdirSync(dir)
+    .map((name) => join(dir, name))
+    .filter((path) => path.startsWith(prefix) && path.endsWith('.oci.tar') && path.slice(prefix.length).indexOf('-') === -1)
+    .map((path) => ({ path, mtimeMs: statSync(path).mtimeMs }))
+    .sort((a, b) => b.mtimeMs - a.mtimeMs)
+    .slice(ARCHIVES_KEPT)
+    .filter((archive) => now - archive.mtimeMs > ARCHIVE_IDLE_MS)
+    .forEach((archive) => { rmSync(archive.path, { force: true }); });
 }
 
 /** sha256 (16 hex) of the request's name, arguments, Dockerfile, inputs and base. */

@@ -84,11 +84,20 @@ function deployment(version: string): object {
         spec: {
           priorityClassName: 'system-cluster-critical',
           serviceAccountName: 'coredns',
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [{
+                weight: 100,
+                podAffinityTerm: { labelSelector: { matchExpressions: [{ key: 'k8s-app', operator: 'In', values: ['kube-dns'] }] }, topologyKey: 'kubernetes.io/hostname' },
+              }],
+            },
+          },
           tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Exists' }, { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }],
           nodeSelector: { 'kubernetes.io/os': 'linux' },
           containers: [{
             name: 'coredns',
             image: `registry.k8s.io/coredns/coredns:v${version}`,
+            // On the real node the image is imported (no registry): IfNotPresent, as kubeadm has it, finds it there.
             imagePullPolicy: 'IfNotPresent',
             resources: { limits: { memory: '170Mi' }, requests: { cpu: '100m', memory: '70Mi' } },
             args: ['-conf', '/etc/coredns/Corefile'],

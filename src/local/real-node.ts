@@ -25,6 +25,7 @@ import type { NodePaths, NodeSettings } from './node-config.ts';
 import { assertNodeRequirements, CNI_BIN_DIR, loadBridgeNetfilter } from './node-requirements.ts';
 import { isNodeSchedulable } from './nodes.ts';
 import { runInNetwork } from './node-exec.ts';
+import { KUBE_DNS } from './kube-dns.ts';
 import { NodeSandbox } from './node-sandbox.ts';
 import { ManagedProcess, Reaper } from './process.ts';
 import { readVersions } from './repo.ts';
@@ -137,7 +138,8 @@ export class RealNode {
       cgroupRoot: this.sandbox.cgroups.path,
       podCidr: NODE_POD_CIDR,
       serviceCidr: SERVICE_CIDR,
-      clusterDns: [],
+      // As kubeadm's kubelet: ClusterFirst pods ask kube-dns (kube-dns.ts), once it is installed.
+      clusterDns: [KUBE_DNS.clusterIP],
       clusterDomain: 'cluster.local',
       sandboxImage: readVersions().pauseImage,
     };

@@ -72,10 +72,14 @@ export function toolsPod(name: string, script: string, spec: Record<string, unkn
   };
 }
 
-/** Applies a ClusterDNS, waits for Available=True and for answers at its clusterIP from inside the node. */
+/**
+ * Applies a ClusterDNS, waits for Available=True, for its own pods to serve its clusterIP (a
+ * new instance starts on its baseline, kube-dns) and for answers there from inside the node.
+ */
 export async function applyInstance(h: NodeUnderTest, name: string, spec: Record<string, unknown>): Promise<void> {
   await h.kubectl.apply({ objects: [{ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name }, spec }] });
   await h.kubectl.run(['wait', '--for=condition=Available', '--timeout=180s', `clusterdns/${name}`]);
+  await h.kubectl.run(['wait', '--for=jsonpath={.status.serving}=Instance', '--timeout=60s', `clusterdns/${name}`]);
   if (typeof spec['clusterIP'] === 'string') await waitForAnswers(h.node, spec['clusterIP'], 'kubernetes.default.svc.cluster.local');
 }
 

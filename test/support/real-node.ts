@@ -2,7 +2,9 @@
  * The one real node of an integration test run, started on first use and shared by every
  * test that needs pods that really run (stopped by test/support/global-setup.ts). It carries
  * the product's image in two versions (for upgrades), a tools image with nslookup and dig,
- * and `config/default` installed: the operator runs as its Deployment.
+ * CoreDNS's image for the cluster's own DNS (kube-system/kube-dns, as kubeadm installs it:
+ * every ClusterDNS's default baseline), and `config/default` installed: the operator runs as
+ * its Deployment.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { Kubectl } from '../../src/local/kubectl.ts';
 import { waitFor } from '../../src/local/net.ts';
 import { buildClusterdnsImages, imageBuilder, productVersion } from '../../src/local/node-images.ts';
 import { RealNode } from '../../src/local/real-node.ts';
-import { installDefault, UPSTREAM_RECORDS } from '../../src/local/real-mode.ts';
+import { installDefault, installKubeDNS, kubeDNSImage, UPSTREAM_RECORDS } from '../../src/local/real-mode.ts';
 import { repositoryRoot } from '../../src/local/repo.ts';
 
 export interface NodeImages {
@@ -20,6 +22,8 @@ export interface NodeImages {
   readonly current: BuiltImage;
   readonly next: BuiltImage;
   readonly tools: BuiltImage;
+  /** CoreDNS's image, which kube-system/kube-dns runs. */
+  readonly coredns: BuiltImage;
 }
 
 export interface NodeUnderTest {
@@ -68,13 +72,21 @@ async function start(): Promise<NodeUnderTest> {
   figures['imagesMs'] = Date.now() - began;
   figures['imageBytes'] = current.bytes;
   began = Date.now();
-  const node = await RealNode.start({ log, images: [current.archive, next.archive, tools.archive], upstreamRecords: UPSTREAM_RECORDS });
+  const coredns = await kubeDNSImage(log);
+  figures['corednsImageMs'] = Date.now() - began;
+  figures['corednsImageBytes'] = coredns.bytes;
+  began = Date.now();
+  const node = await RealNode.start({ log, images: [current.archive, next.archive, tools.archive, coredns.archive], upstreamRecords: UPSTREAM_RECORDS });
   figures['nodeStartMs'] = Date.now() - began;
   try {
     const kubectl = new Kubectl(node.plane.binaries.kubectl, node.plane.kubeconfigPath);
+    figures['kubeDNSAnsweringMs'] = await installKubeDNS(node, kubectl);
     figures['operatorAvailableMs'] = await installDefault(kubectl);
     log(`figures: ${JSON.stringify(figures)}`);
-    return { node, kubectl, client: new KubeClient(loadKubeConfig(node.plane.kubeconfigPath)), images: { current, next, tools }, upstreamRecords: UPSTREAM_RECORDS, figures };
+    return {
+      node, kubectl, client: new KubeClient(loadKubeConfig(node.plane.kubeconfigPath)), images: { current, next, tools, coredns },
+      upstreamRecords: UPSTREAM_RECORDS, figures,
+    };
   } catch (error) {
     await node.stop();
     throw error;
