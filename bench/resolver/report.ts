@@ -164,11 +164,10 @@ export function markdownSection(report: Report): string {
   ].join('\n');
 }
 
-const BEGIN = '<!-- resolver benchmark: begin -->';
-const END = '<!-- resolver benchmark: end -->';
-
-/** Replaces (or appends) the resolver section of the results file. */
-export function writeResults(file: string, section: string): void {
+/** Replaces (or appends) a section of the results file, between its markers (`resolver`: the Resolver section). */
+export function writeResults(file: string, section: string, marker = 'resolver'): void {
+  const BEGIN = `<!-- ${marker} benchmark: begin -->`;
+  const END = `<!-- ${marker} benchmark: end -->`;
   const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
   const block = `${BEGIN}\n${section}\n${END}`;
   const start = current.indexOf(BEGIN);

@@ -7,6 +7,9 @@
  * dnsmasq and then answers from its cache), measures RSS after the sync and after the load
  * and the propagation latency of a new Service, prints a side-by-side table and writes the
  * "Resolver" section of bench/RESULTS.md. Everything it starts it stops, whatever happens.
+ *
+ * With `--shadow`, on the same cluster: the resolver without shadowing and shadowing 1 % and
+ * 100 % of its answers (shadow.ts), and the "Shadowing" section instead.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,22 +22,21 @@ import { ControlPlane } from '../../src/local/control-plane.ts';
 import { benchServices, clusterQueries, createLoad, NAMESPACE_PREFIX } from './cluster-load.ts';
 import type { BenchService, LoadShape } from './cluster-load.ts';
 import { measureCodec } from './codec.ts';
-import { runDnsperf } from './dnsperf.ts';
-import { coreSplit, describeMachine, rssBytes, watchCpu } from './machine.ts';
+import { coreSplit, describeMachine, rssBytes } from './machine.ts';
+import { FIXED_RATE, REPEATS, SECONDS, querySet } from './measure.ts';
 import { measurePropagation } from './propagation.ts';
 import { allCoresTable, markdownSection, markdownTable, writeResults } from './report.ts';
-import type { AllCoresFigures, Measured, QuerySetFigures, Report, ServerFigures } from './report.ts';
+import type { AllCoresFigures, Report, ServerFigures } from './report.ts';
 import { threadCount } from '../../src/resolver/resolver.ts';
+import { runShadowBench, shadowSection, shadowTable } from './shadow.ts';
 import { compileResolver, startCoredns, startDnsmasq, startResolver } from './servers.ts';
 import type { RunningServer } from './servers.ts';
 
-const SHAPE: LoadShape = { namespaces: 100, services: 10_000, endpointsPerService: 5 };
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
-const FIXED_RATE = 10_000;
+/** BENCH_SERVICES makes a smaller cluster for a quick look (the figures to keep are those of the default). */
+const SERVICES = Number(process.env['BENCH_SERVICES'] ?? 10_000);
+const SHAPE: LoadShape = { namespaces: Math.max(1, Math.min(100, Math.round(SERVICES / 100))), services: SERVICES, endpointsPerService: 5 };
 const EXTERNAL_NAMES = 1000;
 const PROPAGATION_SAMPLES = 200;
-/** Saturated runs per measurement; the one with the median QPS is reported (a shared machine is noisy). */
-const REPEATS = 3;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const say = (line: string): void => { process.stderr.write(`bench: ${line}\n`); };
@@ -98,25 +100,6 @@ function queryFiles(dir: string, services: readonly BenchService[]): { cluster: 
   return { cluster, external, externalHosts };
 }
 
-async function measure(server: RunningServer, queryFile: string, cpus: string, threads: number, rate?: number): Promise<Measured> {
-  let dnsperfPid = -1;
-  const cpu = watchCpu(() => [server.pid, dnsperfPid]);
-  const result = await runDnsperf({ server, queryFile, seconds: rate ? 10 : SECONDS, cpus, threads, ...(rate ? { rate } : {}), onStart: (pid) => { dnsperfPid = pid; } });
-  return { ...result, ...cpu.stop() };
-}
-
-async function querySet(server: RunningServer, queryFile: string, cpus: string, threads = 1): Promise<QuerySetFigures> {
-  await runDnsperf({ server, queryFile, seconds: 3, cpus, threads }); // warm caches and JIT
-  const runs: Measured[] = [];
-  for (let i = 0; i < REPEATS; i++) runs.push(await measure(server, queryFile, cpus, threads));
-  runs.sort((a, b) => a.qps - b.qps);
-  const saturated = runs[Math.floor(runs.length / 2)] ?? runs[0];
-  if (!saturated) throw new Error('no dnsperf run');
-  const fixed = await measure(server, queryFile, cpus, threads, FIXED_RATE);
-  say(`${server.name}: ${Math.round(saturated.qps)} QPS saturated, p99 ${fixed.p99Ms.toFixed(2)} ms at ${FIXED_RATE} QPS`);
-  return { saturated, fixed };
-}
-
 async function main(): Promise<void> {
   const machine = describeMachine();
   const cores = coreSplit(machine.cores);
@@ -139,6 +122,18 @@ async function main(): Promise<void> {
   const upstream = await startDnsmasq({ ...common, cpus: cores.client, name: 'upstream-dnsmasq', hostsFile: files.externalHosts, probe: 'ext-0.bench.test', localTtl: 300 });
   cleanups.push(() => upstream.stop());
   const upstreamAddress = `127.0.0.1:${upstream.port}`;
+  if (process.argv.includes('--shadow')) {
+    const baseline = await startDnsmasq({ ...common, cpus: cores.client, name: 'baseline-dnsmasq', hostsFile: join(dir, 'cluster-hosts'), upstream: `127.0.0.1#${upstream.port}`, probe, localTtl: 30 });
+    cleanups.push(() => baseline.stop());
+    const runs = await runShadowBench({
+      resolver: { ...common, main, kubeconfig: plane.kubeconfigPath, upstream: upstreamAddress, probe },
+      baseline, clusterQueries: files.cluster, clientCpus: cores.client, say, settle: () => sleep(5000),
+    });
+    process.stdout.write(`\n${shadowTable(runs)}\n\n`);
+    writeResults(join(ROOT, 'bench/RESULTS.md'), shadowSection(runs, machine, cores, SHAPE.services, new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC'), 'shadow');
+    say('bench/RESULTS.md updated (section "Shadowing")');
+    return;
+  }
   const servers: RunningServer[] = [];
   servers.push(await startResolver({ ...common, main, kubeconfig: plane.kubeconfigPath, upstream: upstreamAddress, probe }));
   cleanups.push(() => servers[0]?.stop());
@@ -151,8 +146,8 @@ async function main(): Promise<void> {
 
   const figures: ServerFigures[] = [];
   for (const [i, server] of servers.entries()) {
-    const cluster = await querySet(server, files.cluster, cores.client);
-    const external = await querySet(server, files.external, cores.client);
+    const cluster = await querySet(server, files.cluster, cores.client, say);
+    const external = await querySet(server, files.external, cores.client, say);
     figures.push({ name: server.name, readyMs: server.readyMs, rssAfterSync: rssAfterSync[i] ?? 0, rssAfterLoad: rssBytes(server.pid), cluster, external });
   }
   await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench-propagation' } } });
@@ -175,7 +170,7 @@ async function main(): Promise<void> {
     await sleep(5000);
     for (const [i, server] of widened.entries()) {
       const rssAfterSync = rssBytes(server.pid);
-      const cluster = await querySet(server, files.cluster, everyCore, Math.min(machine.cores, 4));
+      const cluster = await querySet(server, files.cluster, everyCore, say, Math.min(machine.cores, 4));
       allCores.push({
         name: server.name, threads: i === 0 ? String(threadCount('auto', machine.cores)) : `GOMAXPROCS ${machine.cores}`,
         rssAfterSync, rssAfterLoad: rssBytes(server.pid), cluster,

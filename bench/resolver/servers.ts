@@ -19,6 +19,8 @@ export interface RunningServer {
   readonly pid: number;
   /** Milliseconds from start until it answered the cluster (ready). */
   readonly readyMs: number;
+  /** The resolver's health endpoint (`http://127.0.0.1:PORT`), where /shadow is. */
+  readonly healthUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -76,14 +78,25 @@ export function compileResolver(root: string, out: string): string {
   return join(out, 'src/cli/main.js');
 }
 
-export async function startResolver(options: ServerStart & { readonly main: string; readonly kubeconfig: string; readonly upstream: string; readonly probe: string; readonly name?: string }): Promise<RunningServer> {
+export interface ResolverStart extends ServerStart {
+  readonly main: string;
+  readonly kubeconfig: string;
+  readonly upstream: string;
+  readonly probe: string;
+  readonly name?: string;
+  /** More of the resolver's configuration (such as `shadow`). */
+  readonly config?: Readonly<Record<string, unknown>>;
+}
+
+export async function startResolver(options: ResolverStart): Promise<RunningServer> {
   const ports = { port: await freePort(), healthPort: await freePort(), readyPort: await freePort(), metricsPort: await freePort() };
   const config = join(options.dir, `resolver${options.name ? `-${options.name}` : ''}.json`);
-  writeFileSync(config, JSON.stringify({ listenAddress: '127.0.0.1', ...ports, upstream: { nameservers: [options.upstream] }, logLevel: 'warn', lameduckSeconds: 0 }));
+  writeFileSync(config, JSON.stringify({ listenAddress: '127.0.0.1', ...ports, upstream: { nameservers: [options.upstream] }, logLevel: 'warn', lameduckSeconds: 0, ...options.config }));
   const began = Date.now();
   const child = launch('clusterdns-resolver', options.dir, options.cpus, process.execPath, [options.main, 'resolver', '--config', config, '--kubeconfig', options.kubeconfig]);
-  return started('clusterdns resolver', child, ports.port, began, async () =>
+  const server = await started('clusterdns resolver', child, ports.port, began, async () =>
     (await httpRequest({ url: `http://127.0.0.1:${ports.readyPort}/ready` })).status === 200 && answers(ports.port, options.probe));
+  return { ...server, healthUrl: `http://127.0.0.1:${ports.healthPort}` };
 }
 
 export async function startCoredns(options: ServerStart & { readonly binary: string; readonly kubeconfig: string; readonly upstream: string; readonly probe: string }): Promise<RunningServer> {

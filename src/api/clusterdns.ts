@@ -11,6 +11,7 @@
  * refuse it. `replicasPolicy` applies the default of 2 where the replicas are decided.
  */
 import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { labelSelectorSchema } from './selectors.ts';
 
 /** RFC 1123 label (a Kubernetes object name such as a ClusterDNS name). */
@@ -107,6 +108,36 @@ export type ServiceReference = z.infer<typeof serviceReferenceSchema>;
 export type Routing = z.infer<typeof routingSchema>;
 export type Serving = z.infer<typeof servingSchema>;
 
+/** What the operator does when the analysis finds the instance answering unlike its baseline. */
+export const onMismatchSchema = z.enum(['Report', 'Rollback']);
+export type OnMismatch = z.infer<typeof onMismatchSchema>;
+
+/** The bounds of spec.analysis.interval; the CRD's CEL rule says the same. */
+export const ANALYSIS_INTERVAL_MS = { min: 1000, max: 3_600_000 } as const;
+export const ANALYSIS_INTERVAL_MESSAGE = 'must be a duration between 1s and 1h, such as 30s or 2m';
+
+/**
+ * Canary analysis (docs/analysis.md): each resolver pod asks the baseline a sample of the
+ * questions it answers and counts the differences; the operator collects the counts.
+ */
+export const analysisSchema = z.strictObject({
+  /** Percent of the answered queries each pod also asks of the baseline (0.01 to 100). */
+  sample: z.number().min(0.01).max(100).default(1),
+  /** How often the operator collects the pods' counts. */
+  interval: z.string().regex(DURATION_PATTERN, ANALYSIS_INTERVAL_MESSAGE)
+    .refine((text) => {
+      const ms = parseDuration(text) ?? -1;
+      return ms >= ANALYSIS_INTERVAL_MS.min && ms <= ANALYSIS_INTERVAL_MS.max;
+    }, ANALYSIS_INTERVAL_MESSAGE)
+    .default('30s'),
+  /** Compared answers needed before the ratio is judged. */
+  minQueries: z.number().int().min(1).max(1_000_000_000).default(100),
+  /** The share of compared answers that may differ unexpectedly (intended differences do not count). */
+  maxMismatchRatio: z.number().min(0).max(1).default(0.01),
+  onMismatch: onMismatchSchema.default('Report'),
+});
+export type AnalysisSpec = z.infer<typeof analysisSchema>;
+
 /** Free-form Kubernetes structures passed through to the resolver pods unchanged. */
 const passthrough = z.record(z.string(), z.unknown());
 
@@ -153,6 +184,7 @@ export const clusterDNSSpecSchema = z.strictObject({
   baseline: baselineSchema.default({ service: { ...DEFAULT_BASELINE } }),
   routing: routingSchema.default('Instance'),
   drain: drainSchema.default('Wait'),
+  analysis: analysisSchema.optional(),
   resources: resourcesSchema.optional(),
   nodeSelector: boundedRecord(z.string(), z.string().max(63), 64).optional(),
   tolerations: z.array(tolerationSchema).max(64).optional(),
@@ -171,6 +203,40 @@ export const conditionSchema = z.object({
   message: z.string(),
 });
 
+/** One question that the instance and its baseline answered differently. */
+export const analysisExampleSchema = z.object({
+  /** The question: `NAME TYPE`. */
+  question: z.string(),
+  kind: z.enum(['rcode', 'answer']),
+  /** The instance's answer and the baseline's, as one line each (`NOERROR 10.0.0.1`, `NXDOMAIN`). */
+  answer: z.string(),
+  baseline: z.string(),
+  /** When the pod saw it. */
+  time: z.string(),
+  pod: z.string().optional(),
+});
+
+/** The analysis of the pods of one revision (status.analysis). */
+export const analysisStatusSchema = z.object({
+  /** What is analysed: the pods' configuration and image (and the restart annotation); a new one starts afresh. */
+  revision: z.string(),
+  /** When this analysis began. */
+  since: z.string(),
+  /** Answers compared with the baseline's. */
+  queries: z.number().int(),
+  /** Of those, answered differently (intended differences apart). */
+  mismatches: z.number().int(),
+  /** Of those, answered differently as docs/coredns-differences.md documents. */
+  intended: z.number().int(),
+  /** Shadow queries the baseline did not answer (not compared). */
+  errors: z.number().int(),
+  /** mismatches / queries. */
+  ratio: z.number(),
+  examples: z.array(analysisExampleSchema).optional(),
+  /** Set when the analysis routed the clusterIP to the baseline (onMismatch: Rollback); it stays. */
+  rolledBackAt: z.string().optional(),
+});
+
 export const clusterDNSStatusSchema = z.object({
   observedGeneration: z.number().int().optional(),
   clusterIP: z.string().optional(),
@@ -180,6 +246,7 @@ export const clusterDNSStatusSchema = z.object({
   readyReplicas: z.number().int().optional(),
   serving: servingSchema.optional(),
   injectedPods: z.number().int().optional(),
+  analysis: analysisStatusSchema.optional(),
   conditions: z.array(conditionSchema).optional(),
 });
 
@@ -215,7 +282,9 @@ export function replicasPolicy(spec: ClusterDNSSpec): ReplicasPolicy {
 }
 export type ClusterDNSStatus = z.infer<typeof clusterDNSStatusSchema>;
 export type Condition = z.infer<typeof conditionSchema>;
-export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'Scaled' | 'Serving' | 'Draining';
+export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'Scaled' | 'Serving' | 'Draining' | 'AnswersMatch';
+export type AnalysisStatus = z.infer<typeof analysisStatusSchema>;
+export type AnalysisExample = z.infer<typeof analysisExampleSchema>;
 
 /** Parses a ClusterDNS (defaults applied); errors name the field, e.g. `spec.ttl: ...`. */
 export function parseClusterDNS(raw: unknown): { ok: true; value: ClusterDNS } | { ok: false; error: string } {

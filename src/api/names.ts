@@ -21,6 +21,12 @@ export const INJECTED_INTO_LABEL = 'clusterdns.io/injected-into';
 /** On every ClusterDNS: deletion waits until no injected pod depends on its clusterIP (`spec.drain`). */
 export const DRAIN_FINALIZER = 'clusterdns.io/drain';
 
+/**
+ * On a ClusterDNS: a new value starts its analysis afresh (and lifts a rollback the analysis
+ * made), as `kubectl rollout restart` does with a Deployment's restartedAt.
+ */
+export const ANALYSIS_RESTART_ANNOTATION = 'clusterdns.io/analysis-restart';
+
 export const FIELD_MANAGER = 'clusterdns-operator';
 export const DEFAULT_NAMESPACE = 'clusterdns-system';
 export const WEBHOOK_CONFIGURATION = 'clusterdns-injector';

@@ -6,13 +6,30 @@
  * a bad file stops the resolver with the field named.
  */
 import { z } from 'zod';
-import { DNS1123_SUBDOMAIN, ipSchema, podsModeSchema } from './clusterdns.ts';
-import type { ClusterDNSSpec } from './clusterdns.ts';
+import { DNS1123_SUBDOMAIN, engineSchema, ipSchema, podsModeSchema } from './clusterdns.ts';
+import type { ClusterDNSSpec, Engine } from './clusterdns.ts';
 import { LOG_LEVELS } from '../kube/log.ts';
 import { RESOLVER_PORTS } from './names.ts';
 
 const port = z.number().int().min(0).max(65535);
 const domain = z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain');
+
+export const shadowConfigSchema = z.object({
+  /** The server to compare with, `IP` or `IP:port` (the operator gives the baseline Service's clusterIP). */
+  baseline: z.string().min(1),
+  /**
+   * What the baseline runs: against `coredns` (a CoreDNS release, kube-dns) the documented
+   * intended differences are counted apart as intended; against `clusterdns` every
+   * difference counts (two resolvers never differ that way).
+   */
+  baselineEngine: engineSchema.default('clusterdns'),
+  /** Percent of the answered queries asked of the baseline too, such as 1 or 0.1. */
+  sample: z.number().gt(0).max(100).default(1),
+  /** Shadow queries waiting for the baseline at most, all serving threads together; beyond it a sampled query is skipped. */
+  maxInFlight: z.number().int().min(1).max(10_000).default(100),
+  /** How long the baseline has to answer (then the shadow query counts as an error). */
+  timeoutSeconds: z.number().min(0.05).max(30).default(2),
+});
 
 export const resolverConfigSchema = z.object({
   /** Address the DNS, health, ready and metrics servers bind to. */
@@ -63,9 +80,15 @@ export const resolverConfigSchema = z.object({
   /** Seconds to keep answering after SIGTERM while /ready fails (CoreDNS `health { lameduck }`). */
   lameduckSeconds: z.number().min(0).max(300).default(5),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+  /**
+   * Shadow comparison (docs/analysis.md): a sample of the answered queries is asked of the
+   * baseline too, off the hot path, and the two answers are compared. Absent: off, at no cost.
+   */
+  shadow: shadowConfigSchema.optional(),
 });
 
 export type ResolverConfig = z.infer<typeof resolverConfigSchema>;
+export type ShadowConfig = z.infer<typeof shadowConfigSchema>;
 
 /**
  * The resolver configuration of a ClusterDNS instance: what the operator writes into the
@@ -81,4 +104,17 @@ export function resolverConfigFor(spec: ClusterDNSSpec, overrides: Partial<Resol
     stubDomains: spec.stubDomains,
     ...overrides,
   });
+}
+
+/**
+ * The shadow section for a ClusterDNS with `spec.analysis`, comparing with the server at
+ * `baseline` (the baseline Service's clusterIP in a cluster, a loopback address in local
+ * mode) that runs `baselineEngine`; undefined without analysis or without an address to
+ * compare with. Pure.
+ */
+export function shadowConfigFor(
+  analysis: { readonly sample: number } | undefined, baseline: string | undefined, baselineEngine: Engine = 'clusterdns',
+): ShadowConfig | undefined {
+  if (!analysis || baseline === undefined) return undefined;
+  return shadowConfigSchema.parse({ baseline, baselineEngine, sample: analysis.sample });
 }

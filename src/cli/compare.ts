@@ -11,8 +11,8 @@ import { ask, DEFAULT_QUERY_OPTIONS, formatServer, mapLimit, parseServer } from 
 import type { Server } from '../compare/dns-client.ts';
 import { clusterQuestions, parseNamesFile } from '../compare/questions.ts';
 import type { Question } from '../compare/questions.ts';
-import { identify, identityQuestion } from '../compare/intended.ts';
-import type { ServerKind } from '../compare/intended.ts';
+import { identify, identityQuestion } from '../dns/intended-differences.ts';
+import type { ServerKind } from '../dns/intended-differences.ts';
 import { buildReport, progressBar, renderJson, renderTable } from '../compare/report.ts';
 import type { Asked } from '../compare/report.ts';
 

@@ -167,7 +167,8 @@ async function serve(plane: ControlPlane, state: LocalStateDir, say: (line: stri
   await installFoundations(kubectl);
   await installKubeDNS(kubectl, kubeDNSVersion);
   say(`kube-dns (CoreDNS ${kubeDNSVersion}, as kubeadm installs it), CRD and RBAC installed`);
-  await startLocalOperator(plane);
+  const analysisTargets = join(plane.dir, 'analysis-targets.json');
+  await startLocalOperator(plane, analysisTargets);
   say('operator and webhook ready');
 
   let summarized = false;
@@ -180,6 +181,7 @@ async function serve(plane: ControlPlane, state: LocalStateDir, say: (line: stri
     builds,
     fixed: [kubeDNSInstance(kubeDNSVersion)],
     ...(upstream ? { upstream } : {}),
+    analysisTargetsFile: analysisTargets,
     startProcess: (name, command, args) => plane.startCompanion(name, command, args),
     logFile: (name) => plane.logFile(name),
     log: say,

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_COREDNS_IMAGE_REPOSITORY, DEFAULT_IMAGE_REPOSITORY, DEFAULT_NAMESPACE, WEBHOOK_PORT } from '../api/names.ts';
 import { DNS1123_LABEL } from '../api/clusterdns.ts';
+import { parseDuration } from '../api/duration.ts';
 import { LOG_LEVELS } from '../kube/log.ts';
 import { parseListenAddress } from '../controller/endpoints.ts';
 import type { ListenAddress } from '../controller/endpoints.ts';
@@ -33,6 +34,9 @@ flags:
                                       the latest after five times as long (default 2s; 0 acts on each change)
   --autoscaling-downscale-stabilization DURATION
                                       replicas go down only once the lower figure has held this long (default 5m)
+  --analysis-targets FILE             read spec.analysis's shadow summaries from the addresses this JSON file names
+                                      per instance ({"instances": {"NAME": ["HOST:PORT"]}}) instead of the pods
+                                      (local mode, whose resolvers run on loopback)
 `;
 
 const BOOLEAN_FLAGS = ['leader-elect', 'webhook', 'help'] as const;
@@ -56,18 +60,6 @@ const address = (flag: string) => z.string().transform((value, ctx): ListenAddre
     return z.NEVER;
   }
 });
-
-/** A Go duration as kube-controller-manager's flags take them: `500ms`, `2s`, `5m`, `1h30m`, `0`. */
-const DURATION_PART = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g;
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-export function parseDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  if (!/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/.test(text)) return undefined;
-  let ms = 0;
-  for (const [, amount = '0', unit = 's'] of text.matchAll(DURATION_PART)) ms += Number(amount) * (UNIT_MS[unit] ?? 0);
-  return Math.round(ms);
-}
 
 const duration = (flag: string, maxMs: number) => z.string().transform((value, ctx): number => {
   const ms = parseDuration(value);
@@ -98,6 +90,7 @@ const optionsSchema = z.object({
   webhookUrl: z.url({ protocol: /^https$/, error: '--webhook-url must be an https:// URL' }).optional(),
   autoscalingDebounceMs: duration('autoscaling-debounce', 600_000),
   autoscalingDownscaleStabilizationMs: duration('autoscaling-downscale-stabilization', 3_600_000),
+  analysisTargets: z.string().min(1, '--analysis-targets must name a file').optional(),
 });
 
 export type OperatorOptions = z.infer<typeof optionsSchema>;
@@ -137,6 +130,7 @@ export function parseOperatorFlags(args: readonly string[]): ParsedFlags {
         'webhook-url': { type: 'string' },
         'autoscaling-debounce': { type: 'string', default: '2s' },
         'autoscaling-downscale-stabilization': { type: 'string', default: '5m' },
+        'analysis-targets': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -159,6 +153,7 @@ export function parseOperatorFlags(args: readonly string[]): ParsedFlags {
     webhookUrl: values['webhook-url'],
     autoscalingDebounceMs: values['autoscaling-debounce'],
     autoscalingDownscaleStabilizationMs: values['autoscaling-downscale-stabilization'],
+    analysisTargets: values['analysis-targets'],
   });
   if (!parsed.success) return { kind: 'error', message: parsed.error.issues.map((issue) => issue.message).join('; ') };
   return { kind: 'ok', options: parsed.data };

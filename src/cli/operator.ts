@@ -85,6 +85,7 @@ function buildManager(options: OperatorOptions, client: KubeClient, log: Logger)
       maxDelayMs: 5 * options.autoscalingDebounceMs,
       downscaleStabilizationMs: options.autoscalingDownscaleStabilizationMs,
     },
+    ...(options.analysisTargets ? { analysisTargetsFile: options.analysisTargets } : {}),
   }));
   if (options.metricsAddr) manager.add(new HttpEndpoint('metrics', options.metricsAddr, metricsRoutes(metrics.registry)));
   if (options.healthAddr) manager.add(new HttpEndpoint('health', options.healthAddr, healthRoutes({ manager: () => manager.started })));

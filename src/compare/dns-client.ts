@@ -8,8 +8,8 @@ import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { decode, encode, RECURSION_DESIRED } from 'dns-packet';
 import type { DecodedPacket, RecordType } from 'dns-packet';
-import type { NormalisedAnswer } from './answers.ts';
-import { normalise } from './answers.ts';
+import type { NormalisedAnswer } from '../dns/answers.ts';
+import { normalise } from '../dns/answers.ts';
 import type { Question } from './questions.ts';
 import { exchangeOverTcp } from '../dns/tcp-exchange.ts';
 

@@ -6,7 +6,7 @@
  * CNAME for ExternalName; the names of endpoints (by hostname, else the dashed IP); PTRs of
  * cluster and endpoint IPs; pod names (dashed IP under `<ns>.pod`); a few names that must
  * not exist; the zone's own records and the names where implementations are known to differ
- * (intended.ts); and a few external names, which the resolvers forward upstream.
+ * (src/dns/intended-differences.ts); and a few external names, which the resolvers forward upstream.
  */
 
 export const QUESTION_TYPES = ['A', 'AAAA', 'SRV', 'PTR', 'CNAME', 'TXT', 'SOA', 'NS', 'MX', 'ANY'] as const;

@@ -1,12 +1,12 @@
 /**
  * The result of a comparison and its two renderings: a table for people, JSON for scripts.
- * Differences that docs/coredns-differences.md documents as intended (intended.ts) are listed
+ * Differences that docs/coredns-differences.md documents as intended (src/dns/intended-differences.ts) are listed
  * apart and not counted. Pure: the same results always render to the same text.
  */
-import type { NormalisedAnswer } from './answers.ts';
-import { sameAnswer, summarise } from './answers.ts';
-import { intendedDifference } from './intended.ts';
-import type { IntendedDifference, ServerKind } from './intended.ts';
+import type { NormalisedAnswer } from '../dns/answers.ts';
+import { sameAnswer, summarise } from '../dns/answers.ts';
+import { intendedDifference } from '../dns/intended-differences.ts';
+import type { IntendedDifference, ServerKind } from '../dns/intended-differences.ts';
 import type { Question } from './questions.ts';
 
 export interface Asked {

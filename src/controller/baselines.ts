@@ -52,7 +52,8 @@ interface Watch {
 export function shrinkBaselineService(raw: RawObject): BaselineService {
   const ports = (((raw['spec'] as { ports?: unknown[] } | undefined)?.ports ?? []) as Array<{ name?: string; port?: number; protocol?: string }>)
     .map((p) => ({ name: p.name ?? '', port: p.port ?? 0, protocol: p.protocol ?? 'TCP' }));
-  return { namespace: raw.metadata?.namespace ?? '', name: raw.metadata?.name ?? '', ports };
+  const clusterIP = (raw['spec'] as { clusterIP?: unknown } | undefined)?.clusterIP;
+  return { namespace: raw.metadata?.namespace ?? '', name: raw.metadata?.name ?? '', ports, ...(typeof clusterIP === 'string' ? { clusterIP } : {}) };
 }
 
 export class BaselineWatches {

@@ -14,6 +14,9 @@ import type { BackoffPolicy } from '../kube/backoff.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
 import type { Store } from '../kube/store.ts';
+import { AnalysisCollector } from './analysis-collector.ts';
+import type { AnalysisTargets } from './analysis-collector.ts';
+import { fetchSummary, fileTargets, podTargets } from './analysis-targets.ts';
 import { Applier } from './apply.ts';
 import { BaselineWatches, baselineRefOf } from './baselines.ts';
 import { CHILD_KIND_ORDER, childCollection, childKey, childOwners, shrinkChild } from './children.ts';
@@ -51,6 +54,8 @@ export interface ControllerOptions {
   readonly workers?: number;
   readonly clock?: Clock;
   readonly autoscaling?: AutoscalingTiming;
+  /** Where spec.analysis reads the resolvers' shadow summaries instead of the pods (local mode: a file of loopback addresses). */
+  readonly analysisTargetsFile?: string;
 }
 
 /** When spec.autoscaling acts on Node changes. */
@@ -141,6 +146,7 @@ export class ClusterDNSController implements Runnable {
     const { resolverPods, injectedPods } = this.podInformers(enqueue, onError);
     const informers = [clusterDNS, ...Object.values(children), resolverPods, injectedPods, nodes];
 
+    let analysis: AnalysisCollector | undefined;
     const stop = new AbortController();
     const onAbort = (): void => { stop.abort(); };
     signal.addEventListener('abort', onAbort, { once: true });
@@ -156,15 +162,19 @@ export class ClusterDNSController implements Runnable {
       if (!nodes.store.synced) log.warn('the Node cache has not listed yet; autoscaled instances keep their replicas until it has');
       log.info({ clusterDNS: clusterDNS.store.list().length, nodes: nodes.store.list().length }, 'caches synced; starting workers');
       const planner = new ReplicaPlanner({ nodes: nodes.store, clock, downscaleStabilizationMs: timing.downscaleStabilizationMs });
+      const targets: AnalysisTargets = this.options.analysisTargetsFile ? fileTargets(this.options.analysisTargetsFile) : podTargets(resolverPods.store);
+      analysis = new AnalysisCollector({ targets, fetch: fetchSummary, clock, log, onRound: (name) => { enqueue([name]); } });
       const reconciler = this.reconciler({
         clusterDNS: clusterDNS.store,
         children: Object.fromEntries(Object.entries(children).map(([kind, informer]) => [kind, informer.store])) as Record<ChildKind, Store<Child>>,
         resolverPods: resolverPods.store,
         injectedPods: injectedPods.store,
         baselines,
+        analysis,
       }, planner, clock);
       await Promise.all(Array.from({ length: workers }, () => this.work(queue, reconciler, stop.signal)));
     } finally {
+      analysis?.stop();
       debouncer.cancel();
       queue.shutDown();
       stop.abort();
@@ -221,7 +231,7 @@ export class ClusterDNSController implements Runnable {
     });
   }
 
-  private reconciler(caches: Pick<ReconcilerOptions, 'clusterDNS' | 'children' | 'resolverPods' | 'injectedPods' | 'baselines'>, planner: ReplicaPlanner, clock: Clock): Reconciler {
+  private reconciler(caches: Pick<ReconcilerOptions, 'clusterDNS' | 'children' | 'resolverPods' | 'injectedPods' | 'baselines' | 'analysis'>, planner: ReplicaPlanner, clock: Clock): Reconciler {
     const { client, metrics, log, identity } = this.options;
     const countWrite = (verb: string, resource: string): void => { metrics.writes.inc({ verb, resource }); };
     return new Reconciler({

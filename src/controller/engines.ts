@@ -4,12 +4,12 @@
  * line, and the ServiceAccount (each engine reads only what it answers from). Everything
  * else (ports, probes, Service, PDB, security) is the same contract. Pure.
  */
-import type { ClusterDNS } from '../api/clusterdns.ts';
+import type { ClusterDNS, Engine } from '../api/clusterdns.ts';
 import {
   COREDNS_SERVICE_ACCOUNT, COREDNS_VERIFIED_PODS_SERVICE_ACCOUNT, RESOLVER_CONFIG_DIR, RESOLVER_CONFIG_KEY, RESOLVER_SERVICE_ACCOUNT,
   RESOLVER_VERIFIED_PODS_SERVICE_ACCOUNT,
 } from '../api/names.ts';
-import { resolverConfigFor } from '../api/resolver-config.ts';
+import { resolverConfigFor, shadowConfigFor } from '../api/resolver-config.ts';
 import { COREFILE_DIR, COREFILE_KEY, renderCorefile } from '../coredns/corefile.ts';
 import { dialectOf, refuseCoreDNSVersion } from '../coredns/releases.ts';
 import type { VersionRefusal } from '../coredns/releases.ts';
@@ -20,6 +20,12 @@ export interface ImageRepositories {
   readonly imageRepository: string;
   /** CoreDNS images are `<corednsImageRepository>:v<spec.version>`. */
   readonly corednsImageRepository: string;
+}
+
+/** The server an instance with spec.analysis compares its answers with: the baseline Service's clusterIP, and what runs behind it. */
+export interface ShadowBaseline {
+  readonly address: string;
+  readonly engine: Engine;
 }
 
 export interface EngineFiles {
@@ -46,7 +52,12 @@ export function imageOf(cr: ClusterDNS, repositories: ImageRepositories): string
   return cr.spec.engine === 'coredns' ? `${repositories.corednsImageRepository}:v${cr.spec.version}` : `${repositories.imageRepository}:${cr.spec.version}`;
 }
 
-export function engineFiles(cr: ClusterDNS, repositories: ImageRepositories): EngineFiles {
+/**
+ * The engine's files for `cr`. With spec.analysis and a `shadow` baseline, the resolver's
+ * configuration has its shadow section; CoreDNS has no shadow comparison (docs/analysis.md),
+ * so a Corefile never depends on it.
+ */
+export function engineFiles(cr: ClusterDNS, repositories: ImageRepositories, shadow?: ShadowBaseline): EngineFiles {
   const config = resolverConfigFor(cr.spec);
   const image = imageOf(cr, repositories);
   if (cr.spec.engine === 'coredns') {
@@ -61,10 +72,11 @@ export function engineFiles(cr: ClusterDNS, repositories: ImageRepositories): En
       lameduckSeconds: config.lameduckSeconds,
     };
   }
+  const shadowConfig = shadowConfigFor(cr.spec.analysis, shadow?.address, shadow?.engine);
   return {
     image,
     configKey: RESOLVER_CONFIG_KEY,
-    configText: JSON.stringify(config),
+    configText: JSON.stringify(shadowConfig ? { ...config, shadow: shadowConfig } : config),
     configDir: RESOLVER_CONFIG_DIR,
     args: ['resolver', '--config', `${RESOLVER_CONFIG_DIR}/${RESOLVER_CONFIG_KEY}`],
     // The same for our resolver: only an instance that verifies pod names may read pods.

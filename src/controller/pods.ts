@@ -8,6 +8,7 @@
  * Never a watch of every pod in the cluster.
  */
 import { INJECTED_INTO_LABEL } from '../api/names.ts';
+import { CONFIG_HASH_ANNOTATION, RESOLVER_CONTAINER, podRevision } from './render.ts';
 import type { RawObject } from '../kube/watcher.ts';
 import type { AddressType, SliceEndpoint } from './slices.ts';
 
@@ -26,6 +27,8 @@ export interface ResolverPod {
   readonly ready: boolean;
   readonly ips: readonly string[];
   readonly nodeName: string;
+  /** What it runs: its configuration's hash and its resolver image (see podRevision). */
+  readonly revision: string;
 }
 
 export interface InjectedPod {
@@ -39,8 +42,8 @@ export interface InjectedPod {
 }
 
 interface RawPod {
-  metadata?: { namespace?: string; name?: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
-  spec?: { nodeName?: string; dnsConfig?: { nameservers?: string[] } };
+  metadata?: { namespace?: string; name?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
+  spec?: { nodeName?: string; dnsConfig?: { nameservers?: string[] }; containers?: Array<{ name?: string; image?: string }> };
   status?: { phase?: string; podIP?: string; podIPs?: Array<{ ip?: string }>; conditions?: Array<{ type?: string; status?: string }> };
 }
 
@@ -58,7 +61,12 @@ export function shrinkResolverPod(raw: RawObject): ResolverPod {
     ready: ready && ips.length > 0 && !metadata.deletionTimestamp,
     ips,
     nodeName: pod.spec?.nodeName ?? '',
+    revision: revisionOf(pod),
   };
+}
+
+function revisionOf(pod: RawPod): string {
+  return podRevision(pod.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] ?? '', pod.spec?.containers?.find((c) => c.name === RESOLVER_CONTAINER)?.image ?? '');
 }
 
 export function shrinkInjectedPod(raw: RawObject): InjectedPod {

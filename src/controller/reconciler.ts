@@ -11,7 +11,7 @@
  * a TerminalError when retrying cannot help (the spec is invalid: the next edit wakes it).
  */
 import { clusterDNSStatusSchema, parseClusterDNS } from '../api/clusterdns.ts';
-import type { ClusterDNS, ClusterDNSStatus, Serving } from '../api/clusterdns.ts';
+import type { ClusterDNS, ClusterDNSStatus, Engine, Serving } from '../api/clusterdns.ts';
 import { API_VERSION, CLUSTERDNS_PATH, FIELD_MANAGER, KIND } from '../api/names.ts';
 import { KubeApiError } from '../kube/client.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -20,6 +20,9 @@ import type { Store } from '../kube/store.ts';
 import type { RawObject } from '../kube/watcher.ts';
 import { apiserverMessage, isRefusal, isUpToDate } from './apply.ts';
 import type { AppliedRecord, Applier, WriteObserver } from './apply.ts';
+import { analyse, shadowTarget } from './analysis-step.ts';
+import type { AnalysisTracker } from './analysis-step.ts';
+import type { Judgement } from './analysis.ts';
 import { scaledCondition } from './autoscaling.ts';
 import type { BaselineSnapshot } from './baselines.ts';
 import { CHILD_KIND_ORDER, childKey } from './children.ts';
@@ -78,6 +81,8 @@ export interface ReconcilerOptions {
   readonly onStatusWrite?: () => void;
   /** Counts the other writes to ClusterDNS objects (their finalizer). */
   readonly onWrite?: WriteObserver;
+  /** Tracks spec.analysis (the collector, leader only); without it, analysis is never judged. */
+  readonly analysis?: AnalysisTracker;
   /** Told when status.serving changes: who answers at the clusterIP switched. */
   readonly onServingSwitch?: (name: string, from: Serving | 'Unknown', to: Serving) => void;
 }
@@ -147,9 +152,11 @@ export class Reconciler {
       current = this.kept(cached, await addDrainFinalizer(this.options.client, finalizer));
     }
     await this.refuseUnrunnableVersion(current, cr, deleting, dependents);
-    const replicas = this.options.planner.plan(cr, this.cachedChild('Deployment', name)?.deployment?.wantedReplicas);
-    const rendered = render(cr, this.options.config, replicas.replicas);
-    const routing = this.router.plan(cr, rendered, deleting, dependents);
+    const planned = this.renderAndAnalyse(cr, current);
+    // Until the baseline has listed, the resolvers' shadow address is not known: change nothing (its listing wakes this again).
+    if (!planned) return { requeueAfterMs: BASELINE_WAIT_MS };
+    const { replicas, rendered, analysis } = planned;
+    const routing = this.router.plan(cr, rendered, deleting, dependents, analysis?.rollback);
     const { observed, failures } = await this.applyAll(cr, current, rendered, routing, dependents);
     if (!failures.some((f) => f.kind === 'Deployment')) this.reportRescale(current, replicas);
     const service = observed.get(childKey('Service', this.options.config.namespace, name)) ?? this.cachedChild('Service', name);
@@ -160,7 +167,7 @@ export class Reconciler {
       failures,
       ...(service?.clusterIP === undefined ? {} : { serviceClusterIP: service.clusterIP }),
       ...(deployment ? { deployment } : {}),
-      ...routingObservations(routing, dependents, deleting),
+      ...routingObservations(routing, dependents, deleting, analysis),
     });
     if (failures.length > 0) {
       throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
@@ -221,6 +228,28 @@ export class Reconciler {
     }
     await this.prune(cr, owner, new Set(desired.map((m) => m.kind)));
     return { observed, failures };
+  }
+
+  /** The replicas, the children and, with spec.analysis, its judgement; undefined while the shadow address is unknown. */
+  private renderAndAnalyse(cr: ClusterDNS, current: CachedClusterDNS): { replicas: ReplicaPlan; rendered: Manifest[]; analysis: Judgement | undefined } | undefined {
+    const { namespace, name: baseline } = cr.spec.baseline.service;
+    const shadow = shadowTarget(cr, this.options.baselines.snapshot(`${namespace}/${baseline}`), `${this.options.config.namespace}/${cr.metadata.name}`, (ref) => this.engineOfService(ref));
+    if (cr.spec.analysis && shadow.kind === 'unknown') return undefined;
+    const replicas = this.options.planner.plan(cr, this.cachedChild('Deployment', cr.metadata.name)?.deployment?.wantedReplicas);
+    const rendered = render(cr, this.options.config, replicas.replicas, shadow.kind === 'address' ? shadow : undefined);
+    const analysis = this.options.analysis
+      ? analyse(this.options.analysis, cr, rendered, shadow, storedStatus(current.status)?.analysis, new Date(this.options.clock.now()))
+      : undefined;
+    return { replicas, rendered, analysis };
+  }
+
+  /** The engine of the ClusterDNS instance whose Service `ref` (`<namespace>/<name>`) is; undefined for any other Service. */
+  private engineOfService(ref: string): Engine | undefined {
+    const [namespace, name = ''] = ref.split('/');
+    if (namespace !== this.options.config.namespace) return undefined;
+    const instance = this.options.clusterDNS.get(name);
+    if (!instance) return undefined;
+    return (instance.spec as { engine?: unknown } | undefined)?.engine === 'coredns' ? 'coredns' : 'clusterdns';
   }
 
   /** Lets a deleted ClusterDNS go: the garbage collector then removes its children. */
@@ -337,15 +366,20 @@ export class Reconciler {
 
   private forgetOwner(name: string): void {
     this.options.planner.forget(name);
+    this.options.analysis?.forget(name);
     this.ownWrites.forget(name);
     for (const kind of CHILD_KIND_ORDER) this.applied.delete(childKey(kind, this.options.config.namespace, name));
     this.applied.delete(childKey('EndpointSlice', this.options.config.namespace, operatorSliceName(name)));
   }
 }
 
-/** What status says of routing: who serves, a bad baseline, the injected pods and, while deleted, the drain. */
-function routingObservations(routing: RoutePlan, dependents: readonly InjectedPod[], deleting: boolean): Partial<Observations> {
+/** How soon a reconcile that waits for a baseline's first list looks again (the list itself wakes it too). */
+const BASELINE_WAIT_MS = 2000;
+
+/** What status says of routing: who serves, a bad baseline, the injected pods, while deleted the drain, and the analysis. */
+function routingObservations(routing: RoutePlan, dependents: readonly InjectedPod[], deleting: boolean, analysis: Judgement | undefined): Partial<Observations> {
   return {
+    ...(analysis ? { analysis } : {}),
     ...(routing.decision ? { serving: routing.decision } : {}),
     ...(routing.invalidBaseline === undefined ? {} : { invalidBaseline: routing.invalidBaseline }),
     injectedPods: dependents.length,

@@ -10,7 +10,7 @@ import { API_VERSION, childLabels, KIND, RESOLVER_PORTS } from '../api/names.ts'
 import { CHILD_KINDS } from './children.ts';
 import type { ChildKind } from './children.ts';
 import { engineFiles } from './engines.ts';
-import type { EngineFiles, ImageRepositories } from './engines.ts';
+import type { EngineFiles, ImageRepositories, ShadowBaseline } from './engines.ts';
 
 /** Images are `<imageRepository>:<spec.version>` (coredns: `<corednsImageRepository>:v<spec.version>`) unless spec.image is set. */
 export interface RenderConfig extends ImageRepositories {
@@ -53,10 +53,11 @@ export function selectorLabels(name: string): Record<string, string> {
 /**
  * ConfigMap, Service, Deployment and, with more than one replica, a PodDisruptionBudget.
  * `replicas` is what the reconciler decided (spec.autoscaling's figure); without it, the
- * fixed spec.replicas (or its default), or autoscaling's min.
+ * fixed spec.replicas (or its default), or autoscaling's min. With spec.analysis, the
+ * resolvers shadow `shadowBaseline` (the baseline Service's clusterIP), when there is one.
  */
-export function render(cr: ClusterDNS, config: RenderConfig, replicas = renderedReplicas(cr)): Manifest[] {
-  const files = engineFiles(cr, config);
+export function render(cr: ClusterDNS, config: RenderConfig, replicas = renderedReplicas(cr), shadowBaseline?: ShadowBaseline): Manifest[] {
+  const files = engineFiles(cr, config, shadowBaseline);
   const children = [
     configMap(cr, config, files),
     service(cr, config),
@@ -201,4 +202,17 @@ function podDisruptionBudget(cr: ClusterDNS, config: RenderConfig): Manifest {
       unhealthyPodEvictionPolicy: 'AlwaysAllow',
     },
   });
+}
+
+/** The revision of the pods a render asks for: its config hash and image. */
+export function renderedRevision(rendered: readonly Manifest[]): string {
+  const template = (rendered.find((m) => m.kind === 'Deployment')?.['spec'] as { template?: { metadata?: { annotations?: Record<string, string> }; spec?: { containers?: Array<{ name: string; image: string }> } } } | undefined)?.template;
+  const configHash = template?.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] ?? '';
+  const image = template?.spec?.containers?.find((c) => c.name === RESOLVER_CONTAINER)?.image ?? '';
+  return podRevision(configHash, image);
+}
+
+/** A resolver pod's revision: the hash of its configuration and its image, as the Deployment's template has them. */
+export function podRevision(configHash: string, image: string): string {
+  return `${configHash}@${image}`;
 }

@@ -58,7 +58,8 @@ export class Router {
     this.caches = caches;
   }
 
-  plan(cr: ClusterDNS, rendered: readonly Manifest[], deleting: boolean, dependents: readonly InjectedPod[]): RoutePlan {
+  /** `analysisRollback`: why the analysis keeps the clusterIP on the baseline, while it does. */
+  plan(cr: ClusterDNS, rendered: readonly Manifest[], deleting: boolean, dependents: readonly InjectedPod[], analysisRollback?: string): RoutePlan {
     const { config, resolverPods, baselines, children } = this.caches;
     const name = cr.metadata.name;
     const main = this.service(name);
@@ -79,6 +80,7 @@ export class Router {
     const decision = decideServing({
       routing: cr.spec.routing, draining: deleting, readyReplicas: instanceOf(family).endpoints.length, wantedReplicas: wanted,
       baselineRef: ref, baseline: viewOf(family), clusterIP: main?.clusterIP ?? '',
+      ...(analysisRollback === undefined ? {} : { analysisRollback }),
     });
     const slices = children.EndpointSlice.list().flatMap((c) => (c.slice ? [c.slice] : []));
     const front = (service: string, live: Child | undefined, retiredAddress?: string): Front => {

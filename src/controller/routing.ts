@@ -28,6 +28,8 @@ export interface BaselineService {
   readonly namespace: string;
   readonly name: string;
   readonly ports: readonly SlicePort[];
+  /** Its clusterIP ("" or "None" when it has none): where the instance's pods ask it the questions they shadow. */
+  readonly clusterIP?: string;
 }
 
 /** What routing knows of a baseline. */
@@ -95,7 +97,7 @@ export function baselineView(input: BaselineInput): BaselineView {
   };
 }
 
-export type ServingReason = 'InstanceReady' | 'FallbackNoReadyReplicas' | 'RolledBack' | 'Draining' | 'BaselineUnavailable' | 'NoReadyEndpoints' | 'NoClusterIP';
+export type ServingReason = 'InstanceReady' | 'FallbackNoReadyReplicas' | 'RolledBack' | 'AnalysisRolledBack' | 'Draining' | 'BaselineUnavailable' | 'NoReadyEndpoints' | 'NoClusterIP';
 
 /** Who answers at the clusterIP, as the Serving condition says it. */
 export interface ServingDecision {
@@ -115,6 +117,8 @@ export interface ServingInput {
   readonly baseline: BaselineView;
   /** "" while the Service has none. */
   readonly clusterIP: string;
+  /** Present while the analysis keeps the clusterIP on the baseline (onMismatch: Rollback): why. */
+  readonly analysisRollback?: string;
 }
 
 /**
@@ -129,16 +133,19 @@ export function decideServing(input: ServingInput): ServingDecision | undefined 
   const baselineReady = baseline.kind === 'valid' ? baseline.content.endpoints.length : 0;
   const fromBaseline = `${at} answers from the baseline ${baselineRef} (${baselineReady} ready endpoint${baselineReady === 1 ? '' : 's'})`;
   const why = baseline.kind === 'invalid' ? `cannot be used (${baseline.message})` : 'has no ready endpoint';
-  const wantBaseline = input.routing === 'Baseline' || input.draining;
-  if (wantBaseline && baselineReady > 0) {
-    return input.draining
-      ? { serving: 'Baseline', status: 'True', reason: 'Draining', message: `being deleted: ${fromBaseline} until no injected pod is left` }
-      : { serving: 'Baseline', status: 'True', reason: 'RolledBack', message: `spec.routing is Baseline: ${fromBaseline}; the instance's pods get no traffic` };
+  const wanted = baselineWanted(input);
+  if (wanted && baselineReady > 0) {
+    const messages: Record<BaselineWanted, string> = {
+      Draining: `being deleted: ${fromBaseline} until no injected pod is left`,
+      AnalysisRolledBack: `${fromBaseline}; the instance's pods get no traffic: ${input.analysisRollback ?? ''}`,
+      RolledBack: `spec.routing is Baseline: ${fromBaseline}; the instance's pods get no traffic`,
+    };
+    return { serving: 'Baseline', status: 'True', reason: wanted, message: messages[wanted] };
   }
   if (readyReplicas > 0) {
     const own = `${readyReplicas} ready replica${readyReplicas === 1 ? '' : 's'} answer${readyReplicas === 1 ? 's' : ''} at ${at}`;
-    if (wantBaseline) {
-      const asked = input.draining ? 'being deleted' : 'spec.routing is Baseline';
+    if (wanted) {
+      const asked = { Draining: 'being deleted', AnalysisRolledBack: 'the analysis rolled back', RolledBack: 'spec.routing is Baseline' }[wanted];
       return { serving: 'Instance', status: 'True', reason: 'BaselineUnavailable', message: `${asked}, but the baseline ${baselineRef} ${why}: the instance's ${own} meanwhile` };
     }
     const fallback = baselineReady > 0 ? '' : `; no fallback: the baseline ${baselineRef} ${why}`;
@@ -148,6 +155,15 @@ export function decideServing(input: ServingInput): ServingDecision | undefined 
     return { serving: 'Baseline', status: 'True', reason: 'FallbackNoReadyReplicas', message: `none of the ${wantedReplicas} replicas is ready: ${fromBaseline} until one is` };
   }
   return { serving: 'None', status: 'False', reason: 'NoReadyEndpoints', message: `nothing answers at ${at}: none of the ${wantedReplicas} replicas is ready and the baseline ${baselineRef} ${why}` };
+}
+
+type BaselineWanted = 'Draining' | 'RolledBack' | 'AnalysisRolledBack';
+
+/** Why the baseline should answer, if it should: a drain, spec.routing, or the analysis (only while spec.routing is Instance). */
+function baselineWanted(input: ServingInput): BaselineWanted | undefined {
+  if (input.draining) return 'Draining';
+  if (input.routing === 'Baseline') return 'RolledBack';
+  return input.analysisRollback === undefined ? undefined : 'AnalysisRolledBack';
 }
 
 /** What the caches hold for one Service of an instance. */

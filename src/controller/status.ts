@@ -16,6 +16,8 @@
  * - Serving: someone answers at the clusterIP (routing.ts decides who; status.serving says it).
  *   True InstanceReady | FallbackNoReadyReplicas | RolledBack | Draining | BaselineUnavailable; False NoReadyEndpoints.
  * - Draining (only while deleted): True WaitingForPods, with how many injected pods are left.
+ * - AnswersMatch (only with spec.analysis): the pods' answers against the baseline's (analysis.ts).
+ *   True AnswersMatch; False AnswersDiffer; Unknown TooFewQueries | NoBaseline | EngineWithoutShadow.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ClusterDNSStatus, Condition, ConditionType } from '../api/clusterdns.ts';
@@ -25,6 +27,7 @@ import type { ChildKind, DeploymentState } from './children.ts';
 import { drainMessage } from './drain.ts';
 import type { DrainState } from './drain.ts';
 import type { ServingDecision } from './routing.ts';
+import type { Judgement } from './analysis.ts';
 
 /** A child that could not be applied. */
 export interface ApplyFailure {
@@ -61,6 +64,8 @@ export interface StatusInput {
   readonly injectedPods?: number;
   /** Present while the ClusterDNS is deleted and waits for its injected pods. */
   readonly drain?: DrainState;
+  /** With spec.analysis: what it found. */
+  readonly analysis?: Pick<Judgement, 'status' | 'condition'>;
 }
 
 type NewCondition = Pick<Condition, 'status' | 'reason' | 'message'>;
@@ -94,7 +99,9 @@ export function computeStatus(input: StatusInput, previous: ClusterDNSStatus | u
     ...(input.scaling ? [['Scaled', scaledCondition(input.scaling)] as [ConditionType, NewCondition]] : []),
     ['Serving', servingCondition(serving, previous)],
     ...(input.drain ? [['Draining', draining(input.name, serviceClusterIP ?? '', input.drain)] as [ConditionType, NewCondition]] : []),
+    ...analysisCondition(input, previous),
   ];
+  const analysis = input.analysis?.status ?? (input.invalidSpec !== undefined ? previous?.analysis : undefined);
   return {
     observedGeneration: input.generation,
     ...(serviceClusterIP ? { clusterIP: serviceClusterIP, serviceName: input.name } : {}),
@@ -102,6 +109,7 @@ export function computeStatus(input: StatusInput, previous: ClusterDNSStatus | u
     replicas: deployment?.replicas ?? 0,
     readyReplicas: deployment?.readyReplicas ?? 0,
     ...routingFields(serving, input.injectedPods, previous),
+    ...(analysis ? { analysis } : {}),
     conditions: conditions.map(([type, next]) => condition(type, next, input.generation, previous?.conditions, now)),
   };
 }
@@ -119,6 +127,13 @@ function servingCondition(decision: ServingDecision | undefined, previous: Clust
   if (decision) return { status: decision.status, reason: decision.reason, message: decision.message };
   const before = previous?.conditions?.find((c) => c.type === 'Serving');
   return before ?? { status: 'Unknown', reason: 'BaselineUnknown', message: 'waiting for the first list of the baseline Service' };
+}
+
+/** AnswersMatch as the analysis judged it; kept as it was while the spec cannot be read. */
+function analysisCondition(input: StatusInput, previous: ClusterDNSStatus | undefined): Array<[ConditionType, NewCondition]> {
+  if (input.analysis) return [['AnswersMatch', input.analysis.condition]];
+  const before = input.invalidSpec !== undefined ? previous?.conditions?.find((c) => c.type === 'AnswersMatch') : undefined;
+  return before ? [['AnswersMatch', before]] : [];
 }
 
 function draining(name: string, clusterIP: string, drain: DrainState): NewCondition {
@@ -247,8 +262,14 @@ function routingEvent(now: Condition, was: Condition | undefined): StatusEvent |
   if (now.type === 'Draining') return was ? undefined : { type: 'Normal', reason: 'Draining', message: now.message };
   // Without a clusterIP, Available and Degraded already say what is wrong.
   if (now.type !== 'Serving' || now.status === 'Unknown' || now.reason === 'NoClusterIP' || was?.reason === now.reason) return undefined;
-  const lostInstance = now.reason === 'NoReadyEndpoints' || (now.reason === 'FallbackNoReadyReplicas' && was !== undefined);
+  const lostInstance = now.reason === 'NoReadyEndpoints' || now.reason === 'AnalysisRolledBack' || (now.reason === 'FallbackNoReadyReplicas' && was !== undefined);
   return { type: lostInstance ? 'Warning' : 'Normal', reason: now.reason, message: now.message };
+}
+
+/** A verdict of the analysis reached or changed, not every new count. */
+function analysisEvent(now: Condition, was: Condition | undefined): StatusEvent | undefined {
+  if (was?.status === now.status || now.status === 'Unknown') return undefined;
+  return { type: now.status === 'False' ? 'Warning' : 'Normal', reason: now.reason, message: now.message };
 }
 
 function conditionEvent(now: Condition, was: Condition | undefined): StatusEvent | undefined {
@@ -263,6 +284,8 @@ function conditionEvent(now: Condition, was: Condition | undefined): StatusEvent
       if (now.reason === 'RolloutComplete' && was?.reason !== 'RolloutComplete') return { type: 'Normal', reason: now.reason, message: now.message };
       if (now.reason === 'RollingOut' && was?.reason !== 'RollingOut') return { type: 'Normal', reason: now.reason, message: now.message };
       return undefined;
+    case 'AnswersMatch':
+      return analysisEvent(now, was);
     default:
       return routingEvent(now, was);
   }

@@ -23,7 +23,7 @@ export function kubeDNSConfig(version: string): ResolverConfig {
 export function kubeDNSInstance(version: string): LocalInstance {
   const config = kubeDNSConfig(version);
   return {
-    name: KUBE_DNS.name, engine: 'coredns', version, release: version,
+    name: KUBE_DNS.name, engine: 'coredns', version, release: version, service: `${KUBE_DNS.namespace}/${KUBE_DNS.name}`,
     clusterIP: KUBE_DNS.clusterIP, clusterDomain: config.clusterDomain, config: JSON.stringify(config),
   };
 }

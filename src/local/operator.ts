@@ -22,7 +22,7 @@ export interface LocalOperator {
  * Starts the operator and waits until it is ready and its webhook is registered and serving,
  * so that pods created afterwards are injected.
  */
-export async function startLocalOperator(plane: ControlPlane): Promise<LocalOperator> {
+export async function startLocalOperator(plane: ControlPlane, analysisTargets?: string): Promise<LocalOperator> {
   const [metricsPort, healthPort, webhookPort] = [await freePort(), await freePort(), await freePort()];
   const webhookUrl = `https://${LOOPBACK}:${webhookPort}${WEBHOOK_PATH}`;
   const { command, args } = clusterdnsCommand('operator', [
@@ -33,6 +33,8 @@ export async function startLocalOperator(plane: ControlPlane): Promise<LocalOper
     '--webhook-host', LOOPBACK,
     '--webhook-port', String(webhookPort),
     '--webhook-url', webhookUrl,
+    // The loopback resolvers stand in for the pods: spec.analysis reads them there.
+    ...(analysisTargets ? ['--analysis-targets', analysisTargets] : []),
   ]);
   const child = plane.startCompanion('operator', command, args);
   const exited = (): string | undefined => (child.hasExited ? `${child.exitDescription} (log: ${plane.logFile('operator')})` : undefined);

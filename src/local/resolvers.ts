@@ -10,11 +10,18 @@
  * instances; a release that cannot be built, or that the operator refuses to run, is reported
  * (`error`) and nothing else stops. As in the cluster, where the operator then leaves the
  * Deployment as it was, a running process of an earlier version keeps answering.
+ *
+ * With spec.analysis, a resolver shadows its baseline where local mode serves it (another
+ * instance's process, or a fixed one such as kube-dns), in place of the baseline Service's
+ * clusterIP, which nothing on this machine answers. The health addresses of the shadowing
+ * resolvers go to a file the operator reads its analysis from (`clusterdns operator
+ * --analysis-targets`).
  */
+import { renameSync, writeFileSync } from 'node:fs';
 import { parseClusterDNS } from '../api/clusterdns.ts';
 import type { Engine } from '../api/clusterdns.ts';
-import { CLUSTERDNS_PATH } from '../api/names.ts';
-import { resolverConfigFor } from '../api/resolver-config.ts';
+import { CLUSTERDNS_PATH, DEFAULT_NAMESPACE } from '../api/names.ts';
+import { resolverConfigFor, shadowConfigFor } from '../api/resolver-config.ts';
 import { engineRefusal } from '../controller/engines.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { Watcher } from '../kube/watcher.ts';
@@ -33,8 +40,12 @@ export interface LocalInstance {
   readonly version: string;
   readonly clusterIP: string;
   readonly clusterDomain: string;
-  /** The resolver configuration without the loopback listen address and ports (JSON). */
+  /** The resolver configuration without the loopback listen address and ports, and without shadow (JSON). */
   readonly config: string;
+  /** engine clusterdns with spec.analysis: the baseline Service (`namespace/name`) to shadow, and the sample. */
+  readonly shadow?: { readonly baseline: string; readonly sample: number };
+  /** A fixed instance: the Service (`namespace/name`) it answers for. */
+  readonly service?: string;
   /** engine coredns: the CoreDNS release to run (spec.version). */
   readonly release?: string;
   /** Why the operator does not run it (a CoreDNS version it refuses), naming spec.version. */
@@ -57,6 +68,9 @@ export function localInstance(raw: RawObject): LocalInstance | undefined {
   const cr = parsed.value;
   const { metadata, spec, status } = cr;
   const refusal = engineRefusal(cr);
+  const { namespace, name } = spec.baseline.service;
+  // CoreDNS has no shadow comparison: an engine coredns instance never shadows.
+  const shadow = spec.analysis && spec.engine === 'clusterdns' ? { baseline: `${namespace}/${name}`, sample: spec.analysis.sample } : undefined;
   return {
     name: metadata.name,
     engine: spec.engine,
@@ -66,12 +80,13 @@ export function localInstance(raw: RawObject): LocalInstance | undefined {
     config: JSON.stringify(resolverConfigFor(spec)),
     ...(spec.engine === 'coredns' ? { release: spec.version } : {}),
     ...(refusal ? { refusal: refusal.message } : {}),
+    ...(shadow ? { shadow } : {}),
   };
 }
 
-/** What a process runs: when this changes, it is restarted (a version label alone does not restart our own resolver). */
-function runKey(instance: LocalInstance): string {
-  return JSON.stringify([instance.engine, instance.release ?? '', instance.config]);
+/** What a process runs (`config` with its shadow): when this changes, it is restarted (a version label alone does not restart our own resolver). */
+function runKey(instance: LocalInstance, config: string): string {
+  return JSON.stringify([instance.engine, instance.release ?? '', config]);
 }
 
 export interface LocalResolversOptions {
@@ -93,10 +108,14 @@ export interface LocalResolversOptions {
   readonly log: (line: string) => void;
   /** Told whenever the set of served instances, their readiness or their errors change. */
   readonly onChange: (instances: readonly ServedInstance[]) => void;
+  /** Where the health addresses of the shadowing resolvers are written for the operator (--analysis-targets). */
+  readonly analysisTargetsFile?: string;
 }
 
 interface Running {
   instance: LocalInstance;
+  /** The configuration it runs with, shadow included (without the loopback addresses). */
+  config: string;
   process: ManagedProcess;
   stopGraceMs: number;
   ready: boolean;
@@ -164,9 +183,19 @@ export class LocalResolvers {
     });
   }
 
-  /** Starts, restarts and stops processes until the running set matches the desired one. */
+  /**
+   * Starts, restarts and stops processes until the running set matches the desired one. A
+   * second pass restarts a resolver whose baseline came up in the first.
+   */
   private async converge(): Promise<void> {
     if (this.stopping) return;
+    await this.pass();
+    if ([...this.running.values()].some((r) => this.desired.has(r.instance.name) && this.configOf(r.instance) !== r.config)) await this.pass();
+    this.writeAnalysisTargets();
+    this.options.onChange(this.served());
+  }
+
+  private async pass(): Promise<void> {
     await this.stopStale();
     for (const name of this.errors.keys()) if (!this.desired.has(name)) this.errors.delete(name);
     for (const [name, instance] of this.desired) {
@@ -179,7 +208,36 @@ export class LocalResolvers {
       if (instance.release && !binary) continue;
       await this.start(instance, binary);
     }
-    this.options.onChange(this.served());
+  }
+
+  /**
+   * The configuration of an instance's resolver: the operator's, with its shadow pointed at
+   * the loopback server of its baseline, while local mode runs one.
+   */
+  private configOf(instance: LocalInstance): string {
+    const baseline = instance.shadow ? this.loopbackOf(instance.shadow.baseline) : undefined;
+    const shadow = shadowConfigFor(instance.shadow, baseline?.address, baseline?.engine);
+    return shadow ? JSON.stringify({ ...JSON.parse(instance.config) as object, shadow }) : instance.config;
+  }
+
+  /** The ready loopback server that answers for the Service `ref`, and what it runs: a fixed instance, or a ClusterDNS's. */
+  private loopbackOf(ref: string): { address: string; engine: Engine } | undefined {
+    const [namespace, name = ''] = ref.split('/');
+    const running = [...this.running.values()].find((r) => r.instance.service === ref)
+      ?? (namespace === DEFAULT_NAMESPACE && !this.running.get(name)?.instance.service ? this.running.get(name) : undefined);
+    const port = running ? this.ports.get(running.instance.name)?.dns : undefined;
+    return running?.ready && port ? { address: `${LOOPBACK}:${port}`, engine: running.instance.engine } : undefined;
+  }
+
+  /** `{"instances": {NAME: ["127.0.0.1:HEALTH"]}}` for each resolver that shadows, replaced atomically. */
+  private writeAnalysisTargets(): void {
+    const file = this.options.analysisTargetsFile;
+    if (!file) return;
+    const instances = Object.fromEntries([...this.running]
+      .filter(([, r]) => (JSON.parse(r.config) as { shadow?: unknown }).shadow !== undefined)
+      .map(([name]) => [name, [`${LOOPBACK}:${this.ports.get(name)?.health ?? 0}`]]));
+    writeFileSync(`${file}.tmp`, JSON.stringify({ instances }));
+    renameSync(`${file}.tmp`, file);
   }
 
   /**
@@ -189,7 +247,7 @@ export class LocalResolvers {
   private async stopStale(): Promise<void> {
     for (const [name, running] of this.running) {
       const wanted = this.desired.get(name);
-      if (wanted && runKey(wanted) === runKey(running.instance)) {
+      if (wanted && runKey(wanted, this.configOf(wanted)) === runKey(running.instance, running.config)) {
         running.instance = wanted;
         if (!wanted.refusal) this.errors.delete(name);
         continue;
@@ -241,12 +299,13 @@ export class LocalResolvers {
     this.ports.set(instance.name, ports);
     const { dir, kubeconfigPath, upstream } = this.options;
     const context: LaunchContext = { dir, kubeconfigPath, ...(upstream ? { upstream } : {}) };
+    const config = this.configOf(instance);
     const launch = prepareLaunch({
-      engine: instance.engine, name: instance.name, config: instance.config,
+      engine: instance.engine, name: instance.name, config,
       ...(instance.release && binary ? { coredns: { release: instance.release, binary } } : {}),
     }, ports, context);
     const process_ = this.options.startProcess(launch.name, launch.command, launch.args);
-    const running: Running = { instance, process: process_, stopGraceMs: launch.stopGraceMs, ready: false };
+    const running: Running = { instance, config, process: process_, stopGraceMs: launch.stopGraceMs, ready: false };
     this.running.set(instance.name, running);
     this.errors.delete(instance.name);
     try {

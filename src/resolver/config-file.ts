@@ -48,6 +48,7 @@ export function validateResolverConfig(raw: unknown, file: string): ResolverConf
   const servers: Array<[string, string]> = [
     ...config.upstream.nameservers.map((s, i): [string, string] => [`upstream.nameservers.${i}`, s]),
     ...Object.entries(config.stubDomains).flatMap(([zone, list]) => list.map((s, i): [string, string] => [`stubDomains.${zone}.${i}`, s])),
+    ...(config.shadow ? [['shadow.baseline', config.shadow.baseline] as [string, string]] : []),
   ];
   for (const [path, server] of servers) {
     try {

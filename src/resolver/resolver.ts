@@ -10,7 +10,7 @@
  * everything. Nothing starts in the constructor.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ResolverConfig } from '../api/resolver-config.ts';
+import type { ResolverConfig, ShadowConfig } from '../api/resolver-config.ts';
 import type { Backoff } from '../kube/backoff.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
@@ -23,6 +23,8 @@ import { QueryStats } from './metrics/query-stats.ts';
 import { ResolverMetrics } from './metrics/registry.ts';
 import { ServingStack } from './serve/serving-stack.ts';
 import { ServingThreads } from './serve/serving-threads.ts';
+import { ShadowReport } from './shadow/report.ts';
+import { Shadow } from './shadow/shadow.ts';
 
 export interface ResolverOptions {
   readonly config: ResolverConfig;
@@ -55,6 +57,8 @@ export class Resolver {
   private readonly serving: ServingStack;
   private readonly threads: ServingThreads | undefined;
   private readonly http: HttpEndpoints;
+  /** The main thread's shadow comparison and the process's report of it, with `shadow` configured. */
+  private readonly shadow: { readonly tap: Shadow; readonly report: ShadowReport } | undefined;
   private readonly threadsTotal: number;
   private watching: Promise<void> | undefined;
   private inLameduck = false;
@@ -73,12 +77,27 @@ export class Resolver {
     const locals = localAddresses(config.listenAddress, host.interfaces);
     const count = threadCount(config.threads, host.cores);
     this.threadsTotal = count;
-    this.serving = new ServingStack({ config, index: this.index, stats, log, upstreams, localAddresses: locals, threads: count });
+    this.shadow = config.shadow ? shadowOf(config.shadow, count, config.clusterDomain) : undefined;
+    this.shadow?.report.register(this.metrics.registry);
+    this.serving = new ServingStack({
+      config, index: this.index, stats, log, upstreams, localAddresses: locals, threads: count, ...(this.shadow ? { shadow: this.shadow.tap } : {}),
+    });
     this.threads = count > 1
-      ? new ServingThreads({ count: count - 1, data: { config, server, upstreams, localAddresses: locals, threads: count }, log, metrics: this.metrics, snapshot: () => this.index.snapshot() })
+      ? new ServingThreads({
+        count: count - 1, data: { config, server, upstreams, localAddresses: locals, threads: count }, log, metrics: this.metrics, snapshot: () => this.index.snapshot(),
+        onShadow: (source, snapshot) => { this.shadow?.report.absorb(source, snapshot); },
+      })
       : undefined;
     this.http = new HttpEndpoints(config.listenAddress, [
       { port: config.healthPort, path: '/health', respond: () => ({ status: 200, body: 'OK' }) },
+      {
+        port: config.healthPort, path: '/shadow',
+        respond: async () => {
+          if (!this.shadow) return { status: 404, body: 'shadowing is off (no shadow in the configuration)\n' };
+          await this.threads?.collect();
+          return { status: 200, body: JSON.stringify(this.shadow.report.summary()), contentType: 'application/json' };
+        },
+      },
       {
         port: config.readyPort, path: '/ready',
         respond: () => (this.ready ? { status: 200, body: 'OK' } : { status: 503, body: this.inLameduck ? 'lameduck' : 'not synced' }),
@@ -95,6 +114,7 @@ export class Resolver {
 
   /** Binds the DNS and HTTP ports, starts the serving threads and the watches. */
   async start(): Promise<void> {
+    await this.shadow?.tap.start();
     await this.serving.start();
     await this.threads?.start();
     this.metrics.start();
@@ -128,7 +148,14 @@ export class Resolver {
     await this.watching;
     await this.threads?.stop();
     await this.serving.close();
+    await this.shadow?.tap.close();
     await this.http.close();
     this.options.log.info('resolver stopped');
   }
+}
+
+/** The main thread's shadow comparison and the report that adds up every thread's. */
+function shadowOf(config: ShadowConfig, threads: number, clusterDomain: string): { tap: Shadow; report: ShadowReport } {
+  const tap = new Shadow({ config, threads, zone: clusterDomain.toLowerCase() });
+  return { tap, report: new ShadowReport(tap.stats, { startedAt: new Date().toISOString(), baseline: config.baseline, sample: config.sample }) };
 }

@@ -18,7 +18,7 @@ import type { ClusterDNSStatus } from '../../src/api/clusterdns.ts';
 import { CLUSTERDNS_PATH } from '../../src/api/names.ts';
 import { resolverConfigFor } from '../../src/api/resolver-config.ts';
 import { ask } from '../../src/compare/dns-client.ts';
-import type { NormalisedAnswer } from '../../src/compare/answers.ts';
+import type { NormalisedAnswer } from '../../src/dns/answers.ts';
 import { renderCorefile } from '../../src/coredns/corefile.ts';
 import { dialectOf, NEWEST_COREDNS, OLDEST_COREDNS } from '../../src/coredns/releases.ts';
 import { clusterDNSSpecSchema } from '../../src/api/clusterdns.ts';

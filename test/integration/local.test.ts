@@ -82,7 +82,7 @@ describe('clusterdns local', () => {
   });
 
   test('prints the ClusterDNS table, the kubeconfig and the pinned kubectl', () => {
-    assert.match(stdout, /NAME\s+ENGINE\s+VERSION\s+CLUSTER-IP\s+READY\s+SERVING\s+AVAILABLE\s+AGE/);
+    assert.match(stdout, /NAME\s+ENGINE\s+VERSION\s+CLUSTER-IP\s+READY\s+SERVING\s+AVAILABLE\s+MISMATCH\s+AGE/);
     assert.match(stdout, /^kube-dns-2\s+clusterdns\s+0\.1\.0\s+10\.96\.0\.20\s+2\s+Instance\s+True\s/m);
     const { kubeconfig, kubectl: binary } = state();
     assert.ok(stdout.includes(`export KUBECONFIG=${kubeconfig}`));
@@ -167,14 +167,19 @@ describe('clusterdns local', () => {
     }
   });
 
+  /** Applies a ClusterDNS with the printed kubectl and waits until local.json has it, ready. */
+  const applyServed = async (name: string, spec: Record<string, unknown>): Promise<LocalState['instances'][number]> => {
+    await apply({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name }, spec });
+    return eventually(() => {
+      const instance = state().instances.find((i) => i.name === name && i.ready);
+      assert.ok(instance, `${name} in local.json, ready`);
+      return instance;
+    }, { timeoutMs: 30_000, what: `${name} served` });
+  };
+
   test('a ClusterDNS applied with the printed kubeconfig is served within seconds', async () => {
     const applied = Date.now();
-    await apply({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name: 'kube-dns-3' }, spec: { version: '0.2.0', clusterIP: '10.96.0.30', pods: 'disabled' } });
-    const served = await eventually(() => {
-      const instance = state().instances.find((i) => i.name === 'kube-dns-3' && i.ready);
-      assert.ok(instance, 'kube-dns-3 in local.json, ready');
-      return instance;
-    }, { timeoutMs: 30_000, what: 'kube-dns-3 served' });
+    const served = await applyServed('kube-dns-3', { version: '0.2.0', clusterIP: '10.96.0.30', pods: 'disabled' });
     const seconds = (Date.now() - applied) / 1000;
     assert.ok(seconds < 30, `served after ${seconds.toFixed(1)} s`);
     const webIP = (await kubectl('get', 'service', 'web', '-n', 'demo', '-o', 'jsonpath={.spec.clusterIP}')).trim();
@@ -216,6 +221,52 @@ describe('clusterdns local', () => {
       assert.ok(instance?.ready, `${name} still served`);
       assert.deepEqual(await resolverAt(instance.resolver).resolve4('web.demo.svc.cluster.local'), [webIP]);
     }
+  });
+
+  test('an instance with analysis shadows its baseline\'s loopback resolver, and the operator reports the differences', async () => {
+    const served = await applyServed('kube-dns-6', {
+      version: '0.2.0', clusterIP: '10.96.0.60', pods: 'disabled', baseline: { service: { namespace: 'clusterdns-system', name: 'kube-dns-2' } },
+      analysis: { sample: 100, interval: '2s', minQueries: 10 },
+    });
+    // Pod names: kube-dns-2 (pods insecure) answers them, kube-dns-6 (pods disabled) does not.
+    for (let i = 1; i <= 20; i++) await resolverAt(served.resolver).resolve4(`10-244-9-${i}.demo.pod.cluster.local`).catch(() => undefined);
+    const answers = await eventually(async () => {
+      const status = JSON.parse(await kubectl('get', 'cdns', 'kube-dns-6', '-o', 'jsonpath={.status}')) as { analysis?: { mismatches: number }; conditions?: Array<{ type: string; status: string; message: string }> };
+      const condition = status.conditions?.find((c) => c.type === 'AnswersMatch');
+      assert.equal(condition?.status, 'False', JSON.stringify(condition));
+      assert.ok((status.analysis?.mismatches ?? 0) >= 10);
+      return condition;
+    }, { timeoutMs: 30_000, what: 'AnswersMatch False for kube-dns-6' });
+    assert.match(answers.message, /e\.g\. 10-244-9-\d+\.demo\.pod\.cluster\.local\. A: NXDOMAIN here, NOERROR 10\.244\.9\.\d+ at the baseline$/);
+  });
+
+  test('against kube-dns (CoreDNS), equal answers match and the documented differences count apart', async () => {
+    const served = await applyServed('kube-dns-7', { version: '0.2.0', clusterIP: '10.96.0.70', analysis: { sample: 100, interval: '2s', minQueries: 20 } });
+    const webIP = (await kubectl('get', 'service', 'web', '-n', 'demo', '-o', 'jsonpath={.spec.clusterIP}')).trim();
+    const resolver = resolverAt(served.resolver);
+    for (let i = 1; i <= 20; i++) {
+      assert.deepEqual(await resolver.resolve4('web.demo.svc.cluster.local'), [webIP]);
+      await resolver.resolve4(`10-244-9-${i}.demo.pod.cluster.local`);
+      await resolver.resolve4(`nosuch-${i}.demo.svc.cluster.local`).catch(() => undefined);
+    }
+    // TXT at svc.cluster.local: CoreDNS NXDOMAIN, the resolver NODATA (txt-at-existing-names).
+    await resolver.resolveTxt('svc.cluster.local').catch(() => undefined);
+    const status = await eventually(async () => {
+      const cr = JSON.parse(await kubectl('get', 'cdns', 'kube-dns-7', '-o', 'jsonpath={.status}')) as { analysis?: { queries: number; mismatches: number; intended: number }; conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
+      const condition = cr.conditions?.find((c) => c.type === 'AnswersMatch');
+      assert.equal(condition?.status, 'True', JSON.stringify(cr));
+      assert.ok(cr.analysis && cr.analysis.intended >= 1, JSON.stringify(cr.analysis));
+      return cr.analysis;
+    }, { timeoutMs: 30_000, what: 'AnswersMatch True for kube-dns-7 against kube-dns' });
+    assert.equal(status.mismatches, 0);
+    assert.ok(status.queries >= 60);
+    // The sample shadows kube-dns as well, at 1 %.
+    const sample = await eventually(async () => {
+      const reason = (await kubectl('get', 'cdns', 'kube-dns-2', '-o', 'jsonpath={.status.conditions[?(@.type=="AnswersMatch")].reason}')).trim();
+      assert.match(reason, /^(TooFewQueries|AnswersMatch)$/);
+      return reason;
+    }, { timeoutMs: 30_000, what: 'the sample analyses against kube-dns' });
+    assert.notEqual(sample, 'NoBaseline');
   });
 
   test('a second start says one is running and exits 1', () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { z } from 'zod';
 import {
-  autoscalingSchema, baselineSchema, clusterDNSSpecSchema, injectionSchema, parseClusterDNS, resourcesSchema, serviceReferenceSchema, tolerationSchema, upstreamSchema,
+  analysisExampleSchema, analysisSchema, analysisStatusSchema, autoscalingSchema, baselineSchema, clusterDNSSpecSchema, injectionSchema, parseClusterDNS, resourcesSchema, serviceReferenceSchema, tolerationSchema, upstreamSchema,
 } from '../../src/api/clusterdns.ts';
 import { CLUSTERDNS_PATH } from '../../src/api/names.ts';
 import { labelSelectorRequirementSchema, labelSelectorSchema } from '../../src/api/selectors.ts';
@@ -91,6 +91,7 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
 
   describe('has the same fields as the zod schema', () => {
     const spec = (): JsonSchema => crd.spec.versions[0]!.schema.openAPIV3Schema.properties!['spec']!;
+    const status = (): JsonSchema => crd.spec.versions[0]!.schema.openAPIV3Schema.properties!['status']!;
     const rows: Array<[string, () => JsonSchema | undefined, z.ZodObject]> = [
       ['spec', spec, clusterDNSSpecSchema],
       ['spec.upstream', () => spec().properties?.['upstream'], upstreamSchema],
@@ -102,6 +103,9 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
       ['spec.baseline', () => spec().properties?.['baseline'], baselineSchema],
       ['spec.baseline.service', () => spec().properties?.['baseline']?.properties?.['service'], serviceReferenceSchema],
       ['spec.tolerations[]', () => spec().properties?.['tolerations']?.items, tolerationSchema],
+      ['spec.analysis', () => spec().properties?.['analysis'], analysisSchema],
+      ['status.analysis', () => status().properties?.['analysis'], analysisStatusSchema],
+      ['status.analysis.examples[]', () => status().properties?.['analysis']?.properties?.['examples']?.items, analysisExampleSchema],
     ];
     for (const [path, node, schema] of rows) {
       test(path, () => { assert.deepEqual(Object.keys(node()?.properties ?? {}).sort(), Object.keys(schema.shape).sort()); });
@@ -115,7 +119,7 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
     const explained = await kubectlOk(['explain', 'clusterdns.spec.clusterIP']);
     assert.match(explained, /Immutable once set/);
     const fields = await kubectlOk(['explain', 'clusterdns.spec']);
-    for (const field of ['engine', 'version', 'clusterIP', 'replicas', 'autoscaling', 'upstream', 'stubDomains', 'injection', 'baseline', 'routing', 'drain', 'priorityClassName']) {
+    for (const field of ['engine', 'version', 'clusterIP', 'replicas', 'autoscaling', 'upstream', 'stubDomains', 'injection', 'baseline', 'routing', 'drain', 'analysis', 'priorityClassName']) {
       assert.match(fields, new RegExp(`\\n  ${field}\\t`));
     }
   });
@@ -128,7 +132,7 @@ describe('the ClusterDNS CRD on a real apiserver', () => {
     created.push(name);
     await kubectlOk(['create', '-f', '-'], JSON.stringify({ apiVersion: 'clusterdns.io/v1alpha1', kind: 'ClusterDNS', metadata: { name }, spec: { version: '0.1.0' } }));
     const header = (await kubectlOk(['get', 'cdns', name])).split('\n')[0]!.trim().split(/\s+/);
-    assert.deepEqual(header, ['NAME', 'ENGINE', 'VERSION', 'CLUSTER-IP', 'READY', 'SERVING', 'AVAILABLE', 'AGE']);
+    assert.deepEqual(header, ['NAME', 'ENGINE', 'VERSION', 'CLUSTER-IP', 'READY', 'SERVING', 'AVAILABLE', 'MISMATCH', 'AGE']);
   });
 
   test('keeps clusterIP immutable once set, and lets an unset one be set', async () => {

@@ -14,14 +14,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { ClusterDNSStatus, Condition } from '../../src/api/clusterdns.ts';
-import { CLUSTERDNS_PATH, WEBHOOK_CONFIGURATION } from '../../src/api/names.ts';
+import { CLUSTERDNS_PATH } from '../../src/api/names.ts';
 import { retiredServiceName } from '../../src/controller/routing-render.ts';
 import { KubeApiError } from '../../src/kube/client.ts';
 import { ensureBaseline } from '../support/baseline.ts';
 import { controlPlane, createNamespace, eventually, kubeClient, kubectl, kubectlOk } from '../support/cluster.ts';
 import { OperatorProcess, SUITE_LABEL, apiserverOperatorWrites, installCrd, installRbac } from '../support/operator.ts';
 import type { InstalledRbac } from '../support/operator.ts';
-import { EndpointsRecorder, instancePods, readyAddresses, serviceSlices, setPodReady, startOperatorWithWebhook } from '../support/routing.ts';
+import { EndpointsRecorder, instancePods, readyAddresses, removeInstances, serviceSlices, setPodReady, startOperatorWithWebhook } from '../support/routing.ts';
 
 interface ClusterDNSObject { metadata: { name: string; generation: number; finalizers?: string[] }; status?: ClusterDNSStatus }
 interface StoredPod { metadata: { name: string; uid: string; labels?: Record<string, string> }; spec: { dnsConfig?: { nameservers?: string[] } } }
@@ -91,11 +91,7 @@ describe('routing', () => {
 
   after(async () => {
     await operator?.stop();
-    for (const name of Object.values(names)) {
-      await kubectl(['patch', 'cdns', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-      await kubectl(['delete', 'cdns', name, '--ignore-not-found', '--wait=false']);
-    }
-    await kubectl(['delete', 'mutatingwebhookconfiguration', WEBHOOK_CONFIGURATION, '--ignore-not-found']);
+    await removeInstances(plane, Object.values(names));
     await rbac?.uninstall();
     for (const namespace of [ns, apps]) if (namespace) await kubectl(['delete', 'namespace', namespace, '--wait=false']);
   });

@@ -6,6 +6,7 @@
  * leaves its status alone afterwards), and the operator started with its webhook on loopback.
  */
 import type { ControlPlane } from '../../src/local/control-plane.ts';
+import { WEBHOOK_CONFIGURATION } from '../../src/api/names.ts';
 import { freePort } from '../../src/local/net.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { Watcher } from '../../src/kube/watcher.ts';
@@ -144,4 +145,14 @@ export async function startOperatorWithWebhook(plane: ControlPlane, options: Ope
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/** Deletes a suite's ClusterDNS objects at once (their drain finalizer dropped) and the webhook configuration its operator made. */
+export async function removeInstances(plane: ControlPlane, names: readonly string[]): Promise<void> {
+  const quietly = (args: string[]): Promise<unknown> => kubectlOn(plane, args).catch(() => undefined);
+  for (const name of names) {
+    await quietly(['patch', 'cdns', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    await quietly(['delete', 'cdns', name, '--ignore-not-found', '--wait=false']);
+  }
+  await quietly(['delete', 'mutatingwebhookconfiguration', WEBHOOK_CONFIGURATION, '--ignore-not-found']);
 }

@@ -24,6 +24,7 @@ import type { AnswerConfig, Lookup } from '../cluster/answer.ts';
 import type { ClusterIndex } from '../cluster/cluster-index.ts';
 import type { Drops } from '../metrics/drops.ts';
 import type { Answerer, Proto, QueryStats } from '../metrics/query-stats.ts';
+import type { ShadowTap } from '../shadow/shadow.ts';
 import type { Forwarded } from '../upstream/forwarder.ts';
 
 /** What the handler needs from upstream (the Forwarder of upstream/forwarder.ts). */
@@ -40,6 +41,8 @@ export interface HandlerOptions {
   readonly stats: QueryStats;
   /** Counts what is dropped, and logs it and failed answers at a limited rate. */
   readonly drops: Drops;
+  /** Shadow comparison (src/resolver/shadow/): absent when off, which costs nothing per query. */
+  readonly shadow?: ShadowTap;
 }
 
 /** A response now, a response later, or nothing (the query is dropped). */
@@ -132,6 +135,7 @@ export class QueryHandler {
   private done(query: Query, response: Buffer, answerer: Answerer, proto: Proto, family: 4 | 6, began: number): Buffer {
     const rcode = response.readUInt8(3) & 0xf;
     this.options.stats.request(proto, family, query.type, rcode, answerer, query.message.length, response.length, (performance.now() - began) / 1000, query.edns?.dnssecOk ?? false);
+    this.options.shadow?.offer(query, response, answerer);
     return response;
   }
 

@@ -18,6 +18,7 @@ import { ResponseCache } from '../upstream/cache.ts';
 import { Forwarder } from '../upstream/forwarder.ts';
 import { UpstreamRoutes } from '../upstream/routes.ts';
 import type { ServerAddress } from '../upstream/routes.ts';
+import type { ShadowTap } from '../shadow/shadow.ts';
 import { QueryHandler } from './query-handler.ts';
 import { DnsTransports } from './transports.ts';
 
@@ -32,6 +33,8 @@ export interface ServingOptions {
   /** Serving threads in the process, this one included (they share the memory bounds out). */
   readonly threads: number;
   readonly now?: () => number;
+  /** This thread's shadow comparison, when the config has `shadow` (its owner starts and closes it). */
+  readonly shadow?: ShadowTap;
 }
 
 const MIB = 1 << 20;
@@ -62,7 +65,7 @@ export class ServingStack {
     this.dns = new DnsTransports({
       address: config.listenAddress,
       port: config.port,
-      handler: new QueryHandler({ index, answers, upstream: this.forwarder, stats, drops }),
+      handler: new QueryHandler({ index, answers, upstream: this.forwarder, stats, drops, ...(options.shadow ? { shadow: options.shadow } : {}) }),
       drops,
       tcp: {
         idleTimeoutMs: config.tcp.idleTimeoutSeconds * 1000,

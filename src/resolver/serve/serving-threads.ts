@@ -17,6 +17,7 @@ import type { WatchEvent } from '../../kube/watcher.ts';
 import type { IndexedKind } from '../cluster/cluster-index.ts';
 import type { StatsSnapshot } from '../metrics/query-stats.ts';
 import type { ResolverMetrics } from '../metrics/registry.ts';
+import type { ShadowSnapshot } from '../shadow/stats.ts';
 import type { ServerAddress } from '../upstream/routes.ts';
 import { RestartPolicy } from './restart-policy.ts';
 
@@ -37,7 +38,7 @@ export type ToThread =
 
 export type ToMain =
   | { readonly type: 'listening' }
-  | { readonly type: 'stats'; readonly id: number; readonly snapshot: StatsSnapshot }
+  | { readonly type: 'stats'; readonly id: number; readonly snapshot: StatsSnapshot; readonly shadow?: ShadowSnapshot }
   | { readonly type: 'log'; readonly level: 'error' | 'warn'; readonly fields: object; readonly message: string };
 
 export interface ServingThreadsOptions {
@@ -49,6 +50,8 @@ export interface ServingThreadsOptions {
   readonly snapshot: () => ReadonlyArray<{ kind: IndexedKind; event: WatchEvent<unknown> }>;
   readonly restarts?: RestartPolicy;
   readonly now?: () => number;
+  /** Takes a thread's shadow counts (with shadowing on), collected with its other counters. */
+  readonly onShadow?: (source: string, snapshot: ShadowSnapshot) => void;
 }
 
 const SCRIPT = new URL(import.meta.url.endsWith('.ts') ? './thread-main.ts' : './thread-main.js', import.meta.url);
@@ -57,7 +60,7 @@ const STATS_TIMEOUT_MS = 1000;
 export class ServingThreads {
   private readonly options: ServingThreadsOptions;
   private readonly workers = new Map<number, Worker>();
-  private readonly pendingStats = new Map<number, (snapshot: StatsSnapshot) => void>();
+  private readonly pendingStats = new Map<number, (reply: Extract<ToMain, { type: 'stats' }>) => void>();
   private readonly restarts: RestartPolicy;
   private readonly now: () => number;
   private nextRequest = 0;
@@ -84,18 +87,19 @@ export class ServingThreads {
   async collect(): Promise<void> {
     await Promise.all([...this.workers].map(async ([thread, worker]) => {
       const id = this.nextRequest++;
-      const snapshot = await new Promise<StatsSnapshot | undefined>((resolve) => {
+      const reply = await new Promise<Extract<ToMain, { type: 'stats' }> | undefined>((resolve) => {
         const timer = setTimeout(() => {
           this.pendingStats.delete(id);
           resolve(undefined);
         }, STATS_TIMEOUT_MS);
-        this.pendingStats.set(id, (s) => {
+        this.pendingStats.set(id, (r) => {
           clearTimeout(timer);
-          resolve(s);
+          resolve(r);
         });
         worker.postMessage({ type: 'stats', id } satisfies ToThread);
       });
-      if (snapshot) this.options.metrics.absorb(`thread-${thread}`, snapshot);
+      if (reply) this.options.metrics.absorb(`thread-${thread}`, reply.snapshot);
+      if (reply?.shadow) this.options.onShadow?.(`thread-${thread}`, reply.shadow);
     }));
   }
 
@@ -124,7 +128,7 @@ export class ServingThreads {
             resolve();
             break;
           case 'stats':
-            this.pendingStats.get(message.id)?.(message.snapshot);
+            this.pendingStats.get(message.id)?.(message);
             this.pendingStats.delete(message.id);
             break;
           case 'log':

@@ -8,6 +8,7 @@ import type { ResolverConfig } from '../../api/resolver-config.ts';
 import { ClusterIndex } from '../cluster/cluster-index.ts';
 import { watchedKinds } from '../cluster/watch.ts';
 import { QueryStats } from '../metrics/query-stats.ts';
+import { Shadow } from '../shadow/shadow.ts';
 import { ServingStack } from './serving-stack.ts';
 import type { ThreadData, ToMain, ToThread } from './serving-threads.ts';
 
@@ -17,8 +18,10 @@ const config: ResolverConfig = data.config;
 const index = new ClusterIndex(watchedKinds(config.pods));
 const stats = new QueryStats(data.server);
 const send = (message: ToMain): void => { port?.postMessage(message); };
+const shadow = config.shadow ? new Shadow({ config: config.shadow, threads: data.threads, zone: config.clusterDomain.toLowerCase() }) : undefined;
 const stack = new ServingStack({
   config, index, stats,
+  ...(shadow ? { shadow } : {}),
   upstreams: data.upstreams,
   localAddresses: data.localAddresses,
   threads: data.threads,
@@ -34,13 +37,14 @@ port?.on('message', (message: ToThread) => {
       index.apply(message.kind, message.event);
       break;
     case 'stats':
-      send({ type: 'stats', id: message.id, snapshot: stats.snapshot() });
+      send({ type: 'stats', id: message.id, snapshot: stats.snapshot(), ...(shadow ? { shadow: shadow.stats.snapshot() } : {}) });
       break;
     case 'stop':
-      void stack.close().then(() => { port.close(); });
+      void stack.close().then(() => shadow?.close()).then(() => { port.close(); });
       break;
   }
 });
 
+await shadow?.start();
 await stack.start();
 send({ type: 'listening' });

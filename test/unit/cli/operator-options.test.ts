@@ -1,7 +1,8 @@
 /** The flags of `clusterdns operator`: defaults, Go-style booleans, and clear errors. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { normalizeBooleanFlags, parseDuration, parseOperatorFlags } from '../../../src/cli/operator-options.ts';
+import { parseDuration } from '../../../src/api/duration.ts';
+import { normalizeBooleanFlags, parseOperatorFlags } from '../../../src/cli/operator-options.ts';
 import type { OperatorOptions } from '../../../src/cli/operator-options.ts';
 
 function options(args: string[]): OperatorOptions {
@@ -34,6 +35,7 @@ describe('the operator flags', () => {
       webhookUrl: undefined,
       autoscalingDebounceMs: 2000,
       autoscalingDownscaleStabilizationMs: 300_000,
+      analysisTargets: undefined,
     });
   });
 
@@ -42,13 +44,13 @@ describe('the operator flags', () => {
       '--namespace', 'dns', '--resolver-image-repository', 'registry.example:5000/dns/resolver', '--coredns-image-repository', 'mirror.example/coredns', '--leader-elect',
       '--metrics-addr', '127.0.0.1:9090', '--health-addr', '[::1]:9091', '--log-level', 'debug', '--kubeconfig', '/tmp/kc',
       '--selector', 'team=dns,tier in (a, b),!legacy', '--webhook=false', '--webhook-port', '10443', '--webhook-host', '127.0.0.1', '--webhook-url', 'https://127.0.0.1:10443/mutate-v1-pod',
-      '--autoscaling-debounce', '500ms', '--autoscaling-downscale-stabilization=1m30s',
+      '--autoscaling-debounce', '500ms', '--autoscaling-downscale-stabilization=1m30s', '--analysis-targets', '/tmp/targets.json',
     ]);
     assert.deepEqual(parsed, {
       namespace: 'dns', resolverImageRepository: 'registry.example:5000/dns/resolver', corednsImageRepository: 'mirror.example/coredns', leaderElect: true,
       metricsAddr: { host: '127.0.0.1', port: 9090 }, healthAddr: { host: '::1', port: 9091 }, logLevel: 'debug', kubeconfig: '/tmp/kc',
       selector: 'team=dns,tier in (a, b),!legacy', webhook: false, webhookHost: '127.0.0.1', webhookPort: 10443, webhookUrl: 'https://127.0.0.1:10443/mutate-v1-pod',
-      autoscalingDebounceMs: 500, autoscalingDownscaleStabilizationMs: 90_000,
+      autoscalingDebounceMs: 500, autoscalingDownscaleStabilizationMs: 90_000, analysisTargets: '/tmp/targets.json',
     });
   });
 

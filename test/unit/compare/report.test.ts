@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DecodedPacket } from 'dns-packet';
-import { normalise, sameAnswer, summarise } from '../../../src/compare/answers.ts';
-import type { NormalisedAnswer } from '../../../src/compare/answers.ts';
+import { normalise, sameAnswer, summarise } from '../../../src/dns/answers.ts';
+import type { NormalisedAnswer } from '../../../src/dns/answers.ts';
 import { buildReport, progressBar, renderJson, renderTable } from '../../../src/compare/report.ts';
 
 const packet = (rcode: string, answers: DecodedPacket['answers'], authorities: DecodedPacket['authorities'] = []): DecodedPacket =>

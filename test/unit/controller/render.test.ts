@@ -139,6 +139,26 @@ describe('render', () => {
     assert.equal(hashOf({ replicas: 3 }), hashOf({ replicas: 2 }), 'scaling does not');
   });
 
+  test('with spec.analysis, the resolvers shadow the baseline address they are given, at the sample asked, knowing its engine', () => {
+    const configOf = (manifests: Manifest[]): { shadow?: unknown } => JSON.parse((child(manifests, 'ConfigMap')['data'] as Record<string, string>)['resolver.json'] ?? '{}') as { shadow?: unknown };
+    const kubeDNS = { address: '10.96.0.10', engine: 'coredns' } as const;
+    const cr = clusterDNS({ analysis: { sample: 5 } });
+    assert.deepEqual(configOf(render(cr, config, 2, kubeDNS)).shadow, { baseline: '10.96.0.10', baselineEngine: 'coredns', sample: 5, maxInFlight: 100, timeoutSeconds: 2 });
+    assert.deepEqual(configOf(render(cr, config, 2, { address: '10.96.0.20', engine: 'clusterdns' })).shadow, { baseline: '10.96.0.20', baselineEngine: 'clusterdns', sample: 5, maxInFlight: 100, timeoutSeconds: 2 });
+    assert.equal(configOf(render(cr, config, 2)).shadow, undefined, 'no baseline address, no shadowing');
+    assert.equal(configOf(render(clusterDNS(), config, 2, kubeDNS)).shadow, undefined, 'no analysis, no shadowing');
+    const hashOf = (manifests: Manifest[]): string | undefined => deploymentOf(manifests).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+    assert.notEqual(hashOf(render(cr, config, 2, kubeDNS)), hashOf(render(clusterDNS(), config, 2)), 'turning shadowing on rolls the pods');
+    assert.equal(hashOf(render(clusterDNS({ analysis: { sample: 5, interval: '5s', onMismatch: 'Rollback' } }), config, 2, kubeDNS)), hashOf(render(cr, config, 2, kubeDNS)),
+      'what only the operator reads does not');
+  });
+
+  test('an engine coredns instance with spec.analysis renders its Corefile as without (CoreDNS has no shadow comparison)', () => {
+    const corefileOf = (manifests: Manifest[]): string => Object.values(child(manifests, 'ConfigMap')['data'] as Record<string, string>).join('');
+    const coredns = { engine: 'coredns', version: '1.11.1' };
+    assert.equal(corefileOf(render(clusterDNS({ ...coredns, analysis: { sample: 5 } }), config, 2, { address: '10.96.0.10', engine: 'coredns' })), corefileOf(render(clusterDNS(coredns), config, 2)));
+  });
+
   const imageRows: Array<[string, Record<string, unknown>, string]> = [
     ['runs <repository>:<version>', { version: '0.2.0' }, 'ghcr.io/clusterdns/clusterdns:0.2.0'],
     ['runs spec.image when set', { image: 'registry.example/dns@sha256:abc' }, 'registry.example/dns@sha256:abc'],

@@ -30,7 +30,7 @@ const service = (name: string, clusterIP: string, labels: Record<string, string>
   kind: 'Service', namespace: config.namespace, name, uid: `uid-${name}`, resourceVersion: '1', labels: { 'app.kubernetes.io/instance': NAME, ...labels },
   annotations: {}, owners: [NAME], clusterIP, hasSelector: true,
 });
-const pod = (ready: boolean): ResolverPod => ({ namespace: config.namespace, name: 'p1', uid: 'pu', instance: NAME, ready, ips: ['10.244.0.7'], nodeName: 'n1' });
+const pod = (ready: boolean): ResolverPod => ({ namespace: config.namespace, name: 'p1', uid: 'pu', instance: NAME, ready, ips: ['10.244.0.7'], nodeName: 'n1', revision: '' });
 const injected = (nameserver: string): InjectedPod => ({ namespace: 'shop', name: `web-${nameserver}`, instance: NAME, nameserver, finished: false });
 
 function router(services: Child[], ready: boolean, baseline = true): Router {

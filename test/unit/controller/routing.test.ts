@@ -103,6 +103,12 @@ describe('decideServing', () => {
       /; no fallback: the baseline kube-system\/kube-dns cannot be used/],
     ['nobody ready anywhere is None', { readyReplicas: 0, baseline: valid([]) }, 'None False NoReadyEndpoints', /nothing answers at 10\.96\.0\.20: none of the 2 replicas is ready and the baseline .* has no ready endpoint/],
     ['an unlisted baseline holds everything', { baseline: { kind: 'unknown' } }, undefined, /^$/],
+    ['the analysis rolls back to the baseline, saying why', { analysisRollback: 'the analysis rolled back at T: 9 of 100 differed' }, 'Baseline True AnalysisRolledBack',
+      /10\.96\.0\.20 answers from the baseline kube-system\/kube-dns \(1 ready endpoint\); the instance's pods get no traffic: the analysis rolled back at T: 9 of 100 differed$/],
+    ['an analysis rollback to a baseline with no ready endpoint keeps the instance', { analysisRollback: 'x', baseline: valid([]) }, 'Instance True BaselineUnavailable',
+      /^the analysis rolled back, but the baseline kube-system\/kube-dns has no ready endpoint/],
+    ['spec.routing Baseline says so, whatever the analysis did', { routing: 'Baseline', analysisRollback: 'x' }, 'Baseline True RolledBack', /^spec.routing is Baseline/],
+    ['a drain says so, whatever the analysis did', { draining: true, analysisRollback: 'x' }, 'Baseline True Draining', /^being deleted/],
   ];
   for (const [title, overrides, expected, message] of rows) {
     test(title, () => {

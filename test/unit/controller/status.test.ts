@@ -215,3 +215,46 @@ describe('routing in status', () => {
     assert.deepEqual(statusEvents(first, fewer).filter((e) => e.reason === 'Draining'), []);
   });
 });
+
+describe('analysis in status', () => {
+  const analysis = (status: 'True' | 'False' | 'Unknown', reason: 'AnswersMatch' | 'AnswersDiffer' | 'TooFewQueries', queries: number, mismatches: number) => ({
+    status: { revision: 'k', since: '2026-01-01T00:00:00Z', queries, mismatches, intended: 0, errors: 0, ratio: queries ? mismatches / queries : 0 },
+    condition: { status, reason, message: `${mismatches} of ${queries}` },
+  });
+  const answersMatch = (s: ClusterDNSStatus): string[] => summary(s, ['AnswersMatch']);
+
+  test('status.analysis and AnswersMatch only with an analysis', () => {
+    assert.deepEqual(answersMatch(computeStatus(input(), undefined, t0)), []);
+    const status = computeStatus(input({ analysis: analysis('Unknown', 'TooFewQueries', 10, 0) }), undefined, t0);
+    assert.deepEqual(answersMatch(status), ['AnswersMatch=Unknown/TooFewQueries']);
+    assert.equal(status.analysis?.queries, 10);
+    assert.equal(computeStatus(input(), status, t1).analysis, undefined, 'removing spec.analysis removes them');
+  });
+
+  test('a spec that cannot be read keeps them as they were', () => {
+    const status = computeStatus(input({ analysis: analysis('False', 'AnswersDiffer', 200, 20) }), undefined, t0);
+    const invalid = computeStatus(input({ invalidSpec: 'spec.ttl: too big' }), status, t1);
+    assert.deepEqual([invalid.analysis, answersMatch(invalid)], [status.analysis, ['AnswersMatch=False/AnswersDiffer']]);
+  });
+
+  test('a verdict is an event when it is reached or changes, not at every new count', () => {
+    const unknown = computeStatus(input({ analysis: analysis('Unknown', 'TooFewQueries', 10, 0) }), undefined, t0);
+    const match = computeStatus(input({ analysis: analysis('True', 'AnswersMatch', 100, 0) }), unknown, t1);
+    const more = computeStatus(input({ analysis: analysis('True', 'AnswersMatch', 200, 1) }), match, t1);
+    const differ = computeStatus(input({ analysis: analysis('False', 'AnswersDiffer', 300, 30) }), more, t1);
+    const of = (a: ClusterDNSStatus, b: ClusterDNSStatus): string[] => statusEvents(a, b).filter((e) => e.reason.startsWith('Answers')).map((e) => `${e.type} ${e.reason}`);
+    assert.deepEqual(of(unknown, match), ['Normal AnswersMatch']);
+    assert.deepEqual(of(match, more), []);
+    assert.deepEqual(of(more, differ), ['Warning AnswersDiffer']);
+  });
+
+  test('the analysis rolling back is a Warning switch, with the Serving message that quotes the example', () => {
+    const instance: ServingDecision = { serving: 'Instance', status: 'True', reason: 'InstanceReady', message: '2 ready replicas answer' };
+    const rolled: ServingDecision = { serving: 'Baseline', status: 'True', reason: 'AnalysisRolledBack', message: '...; e.g. a. A: NXDOMAIN here, NOERROR 10.0.0.1 at the baseline' };
+    const before = computeStatus(input({ serving: instance }), undefined, t0);
+    const after = computeStatus(input({ serving: rolled }), before, t1);
+    const event = statusEvents(before, after).find((e) => e.reason === 'AnalysisRolledBack');
+    assert.equal(event?.type, 'Warning');
+    assert.match(event.message, /e\.g\. a\. A: NXDOMAIN here/);
+  });
+});

@@ -20,11 +20,18 @@ describe('the resolver config', () => {
     ['a cluster domain with capitals', { clusterDomain: 'Cluster.Local' }, /clusterDomain: must be a DNS-1123 subdomain/],
     ['a stub domain server that is no address', { stubDomains: { 'corp.example': ['ns.corp.example'] } }, /stubDomains\.corp\.example\.0: /],
     ['zero threads', { threads: 0 }, /threads: /],
+    ['a shadow baseline that is no address', { shadow: { baseline: 'kube-dns.kube-system' } }, /shadow\.baseline: /],
+    ['a shadow sample of 0 %', { shadow: { baseline: '10.96.0.10', sample: 0 } }, /shadow\.sample: /],
   ] as const) {
     test(`refuses ${what}, naming the field`, () => {
       assert.throws(() => validateResolverConfig(raw, 'r.json'), (error: unknown) => error instanceof ConfigError && pattern.test(error.message));
     });
   }
+
+  test('shadows nothing unless asked; a shadow section gets its defaults', () => {
+    assert.equal(validateResolverConfig({}, 'r.json').shadow, undefined);
+    assert.deepEqual(validateResolverConfig({ shadow: { baseline: '10.96.0.10' } }, 'r.json').shadow, { baseline: '10.96.0.10', baselineEngine: 'clusterdns', sample: 1, maxInFlight: 100, timeoutSeconds: 2 });
+  });
 
   test('tells JSON from YAML and names the file of bad JSON', () => {
     assert.equal(isJson('  {"port": 1}'), true);

@@ -1,5 +1,5 @@
 /**
- * The intended differences compare knows: each rule recognises its documented shape in its
+ * The intended differences compare and the shadow comparison know: each rule recognises its documented shape in its
  * direction (CoreDNS's answer, the resolver's answer) and nothing else; the resolver is told
  * apart by its answer to ANY; every rule is in docs/coredns-differences.md.
  */
@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { NormalisedAnswer } from '../../../src/compare/answers.ts';
-import { identify, identityQuestion, INTENDED_DIFFERENCES, intendedDifference } from '../../../src/compare/intended.ts';
+import type { NormalisedAnswer } from '../../../src/dns/answers.ts';
+import { identify, identityQuestion, INTENDED_DIFFERENCES, intendedDifference } from '../../../src/dns/intended-differences.ts';
 import type { Question, QuestionType } from '../../../src/compare/questions.ts';
 import { repositoryRoot } from '../../../src/local/repo.ts';
 
@@ -24,6 +24,8 @@ describe('intended differences', () => {
     ['txt-at-existing-names', q('svc.cluster.local.', 'TXT'), NXDOMAIN, NODATA],
     ['txt-at-existing-names', q('pod.cluster.local.', 'TXT'), NXDOMAIN, NODATA],
     ['txt-at-existing-names', q('shop.svc.cluster.local.', 'TXT'), NXDOMAIN, NODATA],
+    ['txt-at-existing-names', q('shop.pod.cluster.local.', 'TXT'), NXDOMAIN, NODATA],
+    ['txt-at-existing-names', q('Shop.Svc.Cluster.Local', 'TXT'), NXDOMAIN, NODATA],
     ['dns-version-and-ns-types', q('dns-version.cluster.local.', 'A'), NXDOMAIN, NODATA],
     ['dns-version-and-ns-types', q('ns.dns.cluster.local.', 'PTR'), NXDOMAIN, NODATA],
     ['soa-below-the-apex', q('nope.svc.cluster.local.', 'SOA'), NODATA, NXDOMAIN],

@@ -2,6 +2,9 @@
  * Answers reduced to what a client depends on, so that two resolvers can be compared: the
  * rcode and the records of the answer and authority sections, without TTLs, in a fixed
  * order, names in lower case. The SOA serial is dropped (each server counts its own).
+ *
+ * One normalisation for both comparisons: `clusterdns compare` (questions made up from the
+ * cluster) and the resolver's shadow comparison (live questions, src/resolver/shadow/).
  */
 import type { Answer, DecodedPacket } from 'dns-packet';
 

@@ -1,23 +1,30 @@
 /**
  * The intended differences between clusterdns' resolver and CoreDNS's kubernetes plugin
- * (docs/coredns-differences.md), as rules that recognise one in a pair of normalised answers.
- * `clusterdns compare` lists those apart and does not count them as differences.
+ * (docs/coredns-differences.md), as rules that recognise one in a pair of normalised answers
+ * (answers.ts). `clusterdns compare` and the resolver's shadow comparison both list those
+ * apart, as intended, and do not count them as differences.
  *
  * They apply only between the resolver and another server, in their documented direction:
- * compare tells the resolver by its answer to ANY (RFC 8482's HINFO, `identify`). Between two
- * servers of one kind (two CoreDNS releases, two resolver versions) every difference counts,
- * even one of these shapes: CoreDNS 1.8.4, for one, answers TXT at `svc.<zone>` NODATA where
- * 1.15.0 answers NXDOMAIN, and a canary of that upgrade must see it. Pure.
+ * compare tells the resolver by its answer to ANY (RFC 8482's HINFO, `identify`); the shadow
+ * comparison is told its baseline's engine by its configuration. Between two servers of one
+ * kind (two CoreDNS releases, two resolver versions) every difference counts, even one of
+ * these shapes: CoreDNS 1.8.4, for one, answers TXT at `svc.<zone>` NODATA where 1.15.0
+ * answers NXDOMAIN, and a canary of that upgrade must see it. Pure.
  */
 import type { NormalisedAnswer } from './answers.ts';
-import type { Question } from './questions.ts';
+
+/** A question by name (presentation form, any case, with or without the trailing dot) and type (`A`, `TXT`, ...). */
+export interface AskedQuestion {
+  readonly name: string;
+  readonly type: string;
+}
 
 export interface IntendedDifference {
   /** Stable; docs/coredns-differences.md names each rule by it. */
   readonly id: string;
   readonly summary: string;
   /** `theirs` is the other server's answer (CoreDNS's), `ours` the resolver's. */
-  readonly matches: (question: Question, theirs: NormalisedAnswer, ours: NormalisedAnswer, domain: string) => boolean;
+  readonly matches: (question: AskedQuestion, theirs: NormalisedAnswer, ours: NormalisedAnswer, domain: string) => boolean;
 }
 
 /** What a server is, as far as the intended differences go. */
@@ -31,7 +38,7 @@ const nodata = (a: NormalisedAnswer): boolean => answered(a) && a.rcode === 'NOE
 /** RFC 8482's answer to ANY: one synthesized HINFO. */
 const rfc8482 = (a: NormalisedAnswer): boolean => answered(a) && a.answer.length === 1 && /\sHINFO\s.*RFC8482/i.test(a.answer[0] ?? '');
 
-/** Where a name sits in the cluster domain: the labels below the apex, outermost last (`[]` is the apex). */
+/** Where a name sits in the cluster domain: the labels below the apex, outermost last (`[]` is the apex); undefined outside it. */
 function below(name: string, domain: string): string[] | undefined {
   const fqdn = name.toLowerCase().replace(/\.$/, '');
   const zone = domain.toLowerCase().replace(/\.$/, '');
@@ -39,9 +46,11 @@ function below(name: string, domain: string): string[] | undefined {
   return fqdn.endsWith(`.${zone}`) ? fqdn.slice(0, -zone.length - 1).split('.') : undefined;
 }
 
-/** The apex, `svc`, `pod`, or `<namespace>.svc`: names that exist without records of their own. */
+/** The apex, `svc`, `pod`, `<namespace>.svc` or `<namespace>.pod`: names that exist without records of their own. */
 function structural(labels: readonly string[]): boolean {
-  return labels.length === 0 || (labels.length === 1 && (labels[0] === 'svc' || labels[0] === 'pod')) || (labels.length === 2 && labels[1] === 'svc');
+  if (labels.length === 0) return true;
+  if (labels.length === 1) return labels[0] === 'svc' || labels[0] === 'pod';
+  return labels.length === 2 && (labels[1] === 'svc' || labels[1] === 'pod');
 }
 
 export const INTENDED_DIFFERENCES: readonly IntendedDifference[] = [
@@ -84,12 +93,12 @@ export const INTENDED_DIFFERENCES: readonly IntendedDifference[] = [
 ];
 
 /** The intended difference that the other server's and the resolver's answers to `question` are, if any. */
-export function intendedDifference(question: Question, theirs: NormalisedAnswer, ours: NormalisedAnswer, domain: string): IntendedDifference | undefined {
+export function intendedDifference(question: AskedQuestion, theirs: NormalisedAnswer, ours: NormalisedAnswer, domain: string): IntendedDifference | undefined {
   return INTENDED_DIFFERENCES.find((rule) => rule.matches(question, theirs, ours, domain));
 }
 
 /** The question whose answer tells the resolver from other servers (`identify`). */
-export function identityQuestion(domain: string): Question {
+export function identityQuestion(domain: string): AskedQuestion & { readonly type: 'ANY' } {
   return { name: `dns-version.${domain.replace(/\.$/, '')}.`, type: 'ANY' };
 }
 
