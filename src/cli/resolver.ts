@@ -58,7 +58,9 @@ export async function run(args: string[]): Promise<number> {
     void resolver.synced.then(() => setTimeout(() => { setFlagsFromString('--no-optimize-for-size'); }, SETTLE_MS).unref());
   } catch (error) {
     process.stderr.write(`clusterdns resolver: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 2;
+    // Sockets bound before the failure (a port taken for another) would keep the process
+    // alive and not answering; it must end so that the kubelet restarts it.
+    process.exit(2);
   }
   await new Promise<void>((resolve) => {
     const onSignal = (): void => {

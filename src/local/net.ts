@@ -4,17 +4,28 @@ import { request as httpRequestPlain } from 'node:http';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A loopback TCP port that was free a moment ago (the caller binds it next). */
+/**
+ * Ports this process handed out. The kernel may give a just-closed ephemeral port again, so
+ * two calls in a row (a server's DNS port and its health port) could otherwise get the same
+ * number, and the second bind would fail.
+ */
+const handedOut = new Set<number>();
+
+/** A loopback TCP port that was free a moment ago (the caller binds it next), never one handed out before. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('could not allocate a port');
-  return address.port;
+  for (;;) {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, host, resolve);
+    });
+    const address = server.address();
+    await new Promise((resolve) => server.close(resolve));
+    if (address === null || typeof address === 'string') throw new Error('could not allocate a port');
+    if (handedOut.has(address.port)) continue;
+    handedOut.add(address.port);
+    return address.port;
+  }
 }
 
 export interface ClientTls {

@@ -68,8 +68,11 @@ describe('real node: all of an instance\'s pods killed at once', () => {
     assert.ok(fellBack, 'kube-dns answered at the clusterIP');
     assert.ok(fellBack.at - killed < 10_000, `the fallback took ${fellBack.at - killed} ms`);
     // Lookups in flight or sent before kube-proxy moved the clusterIP fail (their retry too,
-    // 1 s later); once kube-dns answers, none may: the loss is bounded to the switch.
-    assert.ok(lastFailure <= fellBack.at + 2500, `lookups failed after the fallback: ${losses.join(' | ')}`);
+    // 1 s later); a lookup sent once kube-dns answers may not, beyond the moment kube-proxy
+    // needs to drop the dead pods' conntrack flows: the loss is bounded to the switch. A
+    // failure is judged by when its lookup was sent, not when it gave up (two timeouts later).
+    const lastFailedSend = Math.max(killed, ...failures.map((e) => e.sent ?? e.at));
+    assert.ok(lastFailedSend <= fellBack.at + 2500, `a lookup sent ${lastFailedSend - fellBack.at} ms after the fallback failed: ${losses.join(' | ')}`);
     assert.ok(w.failed <= RATE * ((fellBack.at - killed + 2500) / 1000), `failed ${w.failed}, more than the lookups of the switch`);
     assert.ok(back, 'the instance answered again once its pods were ready');
     assert.ok(recovered > 0, `both replicas ready and serving Instance within 90 s: ${timeline.join(' | ')}`);

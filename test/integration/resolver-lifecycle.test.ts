@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/local/net.ts';
@@ -63,6 +64,22 @@ describe('the config file', () => {
       assert.match(resolver.logs, expected);
     });
   }
+
+  test('exits 2 when a port it must bind is taken, instead of staying up half-listening', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => { taken.listen(0, '127.0.0.1', resolve); });
+    try {
+      const address = taken.address();
+      assert.ok(address !== null && typeof address === 'object');
+      const ports = { port: await freePort(), healthPort: address.port, readyPort: await freePort(), metricsPort: await freePort() };
+      const text = JSON.stringify({ listenAddress: '127.0.0.1', ...ports, upstream: { nameservers: [upstream.address] } });
+      const resolver = await start({ kubeconfig: controlPlane().kubeconfigPath, configText: text, waitReady: false });
+      assert.equal(await resolver.waitExit(), 2);
+      assert.match(resolver.logs, new RegExp(`EADDRINUSE.*:${address.port}`));
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
 
   test('is refused when it is YAML that cannot be read', async () => {
     const resolver = await start({ kubeconfig: controlPlane().kubeconfigPath, configText: 'port: [1053\n', configName: 'resolver.yaml', waitReady: false });

@@ -46,6 +46,8 @@ export interface LoadReport {
 export interface LoadEvent {
   readonly event: 'retried' | 'failed';
   readonly at: number;
+  /** For a failed lookup: when its first query was sent (a failure is logged after both timeouts). */
+  readonly sent?: number;
   readonly reason: string;
 }
 
@@ -73,7 +75,7 @@ function firstTtl(m) {
   skipName(); at += 4; skipName(); at += 4;
   return at + 4 <= m.length ? m.readUInt32BE(at) : -1;
 }
-function attempt(n) {
+function attempt(n, sent = Date.now()) {
   const id = Math.floor(Math.random() * 65536);
   const header = Buffer.from([id >> 8, id & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
   const socket = dgram.createSocket('udp4');
@@ -98,10 +100,10 @@ function attempt(n) {
     } else if (n === 1) {
       stats.retried++;
       console.log(JSON.stringify({ event: 'retried', at: Date.now(), reason }));
-      attempt(2);
+      attempt(2, sent);
     } else {
       stats.failed++;
-      console.log(JSON.stringify({ event: 'failed', at: Date.now(), reason }));
+      console.log(JSON.stringify({ event: 'failed', at: Date.now(), sent, reason }));
     }
   };
   const timer = setTimeout(() => finish(false, 'timeout'), timeoutMs);
