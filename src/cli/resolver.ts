@@ -4,10 +4,13 @@
  * the field named (exit code 2). SIGTERM or SIGINT start lameduck (answers continue,
  * /ready fails) for `lameduckSeconds`, then the process exits 0; a second signal exits at once.
  */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import type { ResolverConfig } from '../api/resolver-config.ts';
 import { ConfigError, isJson, parseJsonConfig, readConfigText, validateResolverConfig } from '../resolver/config-file.ts';
+import { accessInProcess } from '../resolver/kube-access.ts';
 import { readHostFacts } from '../resolver/host-facts.ts';
 import { Resolver } from '../resolver/resolver.ts';
 import { kubeClientFor, runStartupHelper } from '../resolver/startup-helper.ts';
@@ -79,6 +82,9 @@ async function prepare(configFile: string, kubeconfig: string | undefined): Prom
   const text = readConfigText(configFile);
   // JSON is checked before anything else starts; YAML needs the helper's parser.
   const fromJson = isJson(text) ? validateResolverConfig(parseJsonConfig(text, configFile), configFile) : undefined;
+  // The Deployment's case (a JSON config in a pod): no helper process at all.
+  const access = accessInProcess(kubeconfig, { env: process.env, read: (file) => readFileSync(file, 'utf8'), home: homedir() });
+  if (fromJson && access) return { config: fromJson, client: kubeClientFor(access, kubeconfig) };
   const found = await runStartupHelper(fromJson ? { kubeconfig } : { yaml: text, kubeconfig });
   if (found.config?.error !== undefined) throw new ConfigError(`${configFile}: not valid YAML: ${found.config.error}`);
   const config = fromJson ?? validateResolverConfig(found.config?.value, configFile);

@@ -11,6 +11,7 @@ import { RCODE, TYPE } from '../../dns/records.ts';
 import type { ResourceRecord } from '../../dns/records.ts';
 import type { ResponseParts } from '../../dns/response-encoder.ts';
 import type { ClusterIndex } from './cluster-index.ts';
+import { addressLabel } from './objects.ts';
 import { trimZone } from './parse-name.ts';
 import { findTargets } from './targets.ts';
 import type { FindConfig, Found, Target } from './targets.ts';
@@ -108,7 +109,7 @@ export function lookupReverse(question: Question, index: ClusterIndex, config: A
   for (const slice of index.slicesWithIp(ip)) {
     if (slice.service === '') continue;
     for (const address of slice.addresses) {
-      if (address.ip === ip) targets.add(`${address.label}.${slice.service}.${slice.namespace}.svc.${config.zone}`);
+      if (address.ip === ip) targets.add(`${addressLabel(address)}.${slice.service}.${slice.namespace}.svc.${config.zone}`);
     }
   }
   return targets.size > 0 ? records([...targets].map(ptr)) : undefined;
@@ -264,7 +265,7 @@ function nameserverAddresses(index: ClusterIndex, config: AnswerConfig): Nameser
       if (!service) continue;
       const serviceName = `${service.name}.${service.namespace}.svc.${config.zone}`;
       if (service.kind === 'headless') {
-        for (const a of slice.addresses) out.push({ name: `${a.label}.${serviceName}`, ip: a.ip });
+        for (const a of slice.addresses) out.push({ name: `${addressLabel(a)}.${serviceName}`, ip: a.ip });
       } else {
         for (const ip of service.clusterIPs) out.push({ name: serviceName, ip });
       }

@@ -37,18 +37,37 @@ function nestedDelete<T>(map: Nested<T>, outer: string, inner: string): void {
   if (level.size === 0) map.delete(outer);
 }
 
-function listAdd<K, T>(map: Map<K, T[]>, key: K, value: T): void {
+/**
+ * Lists by key (the objects that have an address) hold a lone object as itself, not as an
+ * array of one: nearly every address belongs to one object, and an array each would add a
+ * third to the index of a large cluster. Objects are never arrays.
+ */
+type Listed<T> = Map<string, T | T[]>;
+
+function listAdd<T>(map: Listed<T>, key: string, value: T): void {
   const values = map.get(key);
-  if (values) values.push(value);
-  else map.set(key, [value]);
+  if (values === undefined) map.set(key, value);
+  else if (Array.isArray(values)) values.push(value);
+  else map.set(key, [values, value]);
 }
 
-function listRemove<K, T>(map: Map<K, T[]>, key: K, value: T): void {
+function listRemove<T>(map: Listed<T>, key: string, value: T): void {
   const values = map.get(key);
-  if (!values) return;
+  if (values === undefined) return;
+  if (!Array.isArray(values)) {
+    if (values === value) map.delete(key);
+    return;
+  }
   const rest = values.filter((v) => v !== value);
-  if (rest.length > 0) map.set(key, rest);
+  if (rest.length > 1) map.set(key, rest);
+  else if (rest.length === 1 && rest[0] !== undefined) map.set(key, rest[0]);
   else map.delete(key);
+}
+
+function listGet<T>(map: Listed<T>, key: string): readonly T[] {
+  const values = map.get(key);
+  if (values === undefined) return EMPTY;
+  return Array.isArray(values) ? values : [values];
 }
 
 function same<T>(a: T | undefined, b: T): boolean {
@@ -64,7 +83,7 @@ interface Table<T> {
 
 class ServiceTable implements Table<ServiceRecord> {
   byName: Nested<ServiceRecord> = new Map();
-  byIp = new Map<string, ServiceRecord[]>();
+  byIp: Listed<ServiceRecord> = new Map();
   size = 0;
 
   add(service: ServiceRecord): void {
@@ -87,7 +106,7 @@ class ServiceTable implements Table<ServiceRecord> {
 class SliceTable implements Table<SliceRecord> {
   byKey = new Map<string, SliceRecord>();
   byService: Nested<SliceRecord[]> = new Map();
-  byIp = new Map<string, SliceRecord[]>();
+  byIp: Listed<SliceRecord> = new Map();
   addresses = 0;
 
   add(slice: SliceRecord): void {
@@ -115,7 +134,7 @@ class SliceTable implements Table<SliceRecord> {
 
 class PodTable implements Table<PodRecord> {
   byKey = new Map<string, PodRecord>();
-  byIp = new Map<string, PodRecord[]>();
+  byIp: Listed<PodRecord> = new Map();
 
   add(pod: PodRecord): void {
     this.byKey.set(`${pod.namespace}/${pod.name}`, pod);
@@ -259,15 +278,15 @@ export class ClusterIndex {
   }
 
   servicesWithIp(ip: string): readonly ServiceRecord[] {
-    return this.services.byIp.get(ip) ?? EMPTY;
+    return listGet(this.services.byIp, ip);
   }
 
   slicesWithIp(ip: string): readonly SliceRecord[] {
-    return this.slices.byIp.get(ip) ?? EMPTY;
+    return listGet(this.slices.byIp, ip);
   }
 
   podsWithIp(ip: string): readonly PodRecord[] {
-    return this.pods.byIp.get(ip) ?? EMPTY;
+    return listGet(this.pods.byIp, ip);
   }
 
   /** Sizes, for logs and tests. */

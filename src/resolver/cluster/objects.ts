@@ -1,7 +1,7 @@
 /**
  * Kubernetes objects shrunk to what answers need, the moment they arrive (as CoreDNS's
  * `object/service.go` and `object/endpoint.go`): a Service of 3 KB becomes a few strings,
- * an EndpointSlice keeps only its ready addresses with the label each is known by.
+ * an EndpointSlice keeps only its ready addresses with their hostnames.
  * Everything here is pure.
  */
 import { canonicalIp, dashedIp } from '../../dns/ip.ts';
@@ -32,8 +32,16 @@ export interface ServiceRecord {
 export interface EndpointAddress {
   /** Canonical address. */
   readonly ip: string;
-  /** The endpoint's hostname, or its dashed address when it has none. */
-  readonly label: string;
+  /** The endpoint's hostname; '' when it has none (see addressLabel). */
+  readonly hostname: string;
+}
+
+/**
+ * The label an endpoint is known by: its hostname, or its dashed address. Computed when
+ * answered rather than stored: a string per address would add a sixth to a large index.
+ */
+export function addressLabel(address: EndpointAddress): string {
+  return address.hostname || dashedIp(address.ip);
 }
 
 export interface SliceRecord {
@@ -100,8 +108,13 @@ function meta(raw: RawObject): { namespace: string; name: string; labels: Loose;
   };
 }
 
-function ports(raw: unknown, numberKey: 'port'): PortRecord[] {
-  return list(raw).map((p) => {
+/**
+ * Port lists repeat too (most Services of a cluster declare one of a few): one frozen copy of
+ * each, so 50,000 Services on port 80 hold one list, not 50,000.
+ */
+const internedPorts = new Map<string, readonly PortRecord[]>();
+function ports(raw: unknown, numberKey: 'port'): readonly PortRecord[] {
+  const parsed = list(raw).map((p) => {
     const port = record(p);
     const number = port?.[numberKey];
     return {
@@ -110,6 +123,13 @@ function ports(raw: unknown, numberKey: 'port'): PortRecord[] {
       protocol: intern(text(port?.['protocol']) || 'TCP'),
     };
   });
+  if (parsed.length === 0) return NO_PORTS;
+  const key = JSON.stringify(parsed);
+  const known = internedPorts.get(key);
+  if (known) return known;
+  const frozen = Object.freeze(parsed.map((p) => Object.freeze(p)));
+  if (internedPorts.size < 10_000) internedPorts.set(key, frozen);
+  return frozen;
 }
 
 export function shrinkService(raw: RawObject): ServiceRecord {
@@ -119,7 +139,7 @@ export function shrinkService(raw: RawObject): ServiceRecord {
   const declared = list(spec?.['clusterIPs']).map(text);
   const ips = declared.length > 0 ? declared : [text(spec?.['clusterIP'])];
   const servicePorts = ports(spec?.['ports'], 'port');
-  const base = { namespace, name, ports: servicePorts.length > 0 ? servicePorts : NO_PORTS };
+  const base = { namespace, name, ports: servicePorts };
   if (type === 'ExternalName') {
     const externalName = text(spec?.['externalName']).toLowerCase().replace(/\.$/, '');
     return { ...base, kind: 'externalName', clusterIPs: [], externalName };
@@ -141,7 +161,7 @@ export function shrinkEndpointSlice(raw: RawObject): SliceRecord {
       const hostname = text(endpoint?.['hostname']);
       for (const address of list(endpoint?.['addresses'])) {
         const ip = canonicalIp(text(address));
-        if (ip !== undefined) addresses.push({ ip, label: hostname || dashedIp(ip) });
+        if (ip !== undefined) addresses.push({ ip, hostname });
       }
     }
   }
@@ -151,7 +171,7 @@ export function shrinkEndpointSlice(raw: RawObject): SliceRecord {
     namespace,
     name,
     service: text(labels?.[SERVICE_NAME_LABEL]),
-    ports: slicePorts.length > 0 ? slicePorts : NO_PORTS,
+    ports: slicePorts,
     addresses,
     triggerTime: Number.isNaN(trigger) ? undefined : trigger,
   };

@@ -8,6 +8,7 @@ import type { PodsMode } from '../../api/clusterdns.ts';
 import { ipFromDashed } from '../../dns/ip.ts';
 import type { ClusterIndex } from './cluster-index.ts';
 import type { PortRecord, ServiceRecord } from './objects.ts';
+import { addressLabel } from './objects.ts';
 import { parseRequest } from './parse-name.ts';
 import type { RecordRequest } from './parse-name.ts';
 
@@ -82,10 +83,10 @@ function endpointTargets(request: RecordRequest, service: ServiceRecord, index: 
   const targets: Target[] = [];
   for (const slice of index.slicesOf(service.namespace, service.name)) {
     for (const address of slice.addresses) {
-      if (request.endpoint !== '' && request.endpoint !== address.label.toLowerCase()) continue;
+      if (request.endpoint !== '' && request.endpoint !== addressLabel(address).toLowerCase()) continue;
       for (const port of slice.ports) {
         if (!portMatches(request, port)) continue;
-        targets.push({ host: address.ip, isName: false, port: port.port, owner: `${address.label}.${owner}` });
+        targets.push({ host: address.ip, isName: false, port: port.port, owner: `${addressLabel(address)}.${owner}` });
       }
     }
   }

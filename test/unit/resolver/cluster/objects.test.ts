@@ -1,7 +1,7 @@
 /** Kubernetes objects shrunk on arrival to what answers need. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { shrinkEndpointSlice, shrinkPod, shrinkService } from '../../../../src/resolver/cluster/objects.ts';
+import { addressLabel, shrinkEndpointSlice, shrinkPod, shrinkService } from '../../../../src/resolver/cluster/objects.ts';
 import { raw, service, slice } from './fixture.ts';
 
 describe('shrinking', () => {
@@ -21,7 +21,8 @@ describe('shrinking', () => {
     ], [{ name: 'http', port: 80 }]);
     (object['metadata'] as { annotations?: object }).annotations = { 'endpoints.kubernetes.io/last-change-trigger-time': '2024-01-01T00:00:00Z' };
     const shrunk = shrinkEndpointSlice(object);
-    assert.deepEqual(shrunk.addresses, [{ ip: 'fd00::1', label: 'one' }, { ip: 'fd00::2', label: 'fd00--2' }, { ip: 'fd00:1::', label: 'fd00-1--0' }]);
+    assert.deepEqual(shrunk.addresses, [{ ip: 'fd00::1', hostname: 'one' }, { ip: 'fd00::2', hostname: '' }, { ip: 'fd00:1::', hostname: '' }]);
+    assert.deepEqual(shrunk.addresses.map(addressLabel), ['one', 'fd00--2', 'fd00-1--0']);
     assert.equal(shrunk.service, 'web');
     assert.equal(shrunk.triggerTime, Date.parse('2024-01-01T00:00:00Z'));
     const fqdn = shrinkEndpointSlice(raw({ metadata: { name: 'f', namespace: 'ns' }, addressType: 'FQDN', endpoints: [{ addresses: ['a.example'] }] }));
