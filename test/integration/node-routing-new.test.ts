@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { waitForAnswers } from '../../src/local/real-mode.ts';
 import { deleteInstance, resolverPods } from '../support/node-pods.ts';
 import { BASELINE_TTL, figures, hold, INSTANCE_TTL, InjectedLoad, SETTLE_MS, mixedMs, patchSpec, RATE, servingOf, sideRequests, waitServing } from '../support/node-routing.ts';
 import { nodeNamespace, realNode } from '../support/real-node.ts';
@@ -33,7 +34,10 @@ describe('real node: a new instance that cannot become ready answers from its ba
       spec: { version: MISSING_VERSION, clusterIP: CLUSTER_IP, replicas: 2, ttl: INSTANCE_TTL },
     }] });
     const servingBaseline = await waitServing(h, INSTANCE, 'Baseline', 'FallbackNoReadyReplicas');
-    process.stderr.write(`# real node routing: new instance with a missing image: serving Baseline ${servingBaseline - applied} ms after apply\n`);
+    // kube-proxy programs a new Service's clusterIP a moment after it exists, as for any
+    // Service; what is under test is who answers there once it is programmed.
+    await waitForAnswers(h.node, CLUSTER_IP, 'kubernetes.default.svc.cluster.local');
+    process.stderr.write(`# real node routing: new instance with a missing image: serving Baseline ${servingBaseline - applied} ms after apply, its clusterIP answered ${Date.now() - applied} ms after apply\n`);
 
     const load = await InjectedLoad.start(h, namespace, INSTANCE, CLUSTER_IP);
     const started = Date.now();
