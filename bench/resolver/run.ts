@@ -1,7 +1,7 @@
 /**
  * `npm run bench:resolver`: the resolver against CoreDNS and dnsmasq, one command.
  *
- * Starts its own control plane, creates 10,000 Services with 50,000 endpoints, runs the
+ * Starts its own control plane, seeds 10,000 Services with 50,000 endpoints (seed.ts), runs the
  * three servers on loopback pinned to the same core, drives each with dnsperf and the same
  * query files (cluster names; external names that each server forwards to one upstream
  * dnsmasq and then answers from its cache), measures RSS after the sync and after the load
@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { ensureBinaries } from '../../src/local/binaries.ts';
-import { benchServices, createLoad, NAMESPACE_PREFIX } from './cluster-load.ts';
+import { benchServices, NAMESPACE_PREFIX } from './cluster-load.ts';
 import type { BenchService, LoadShape } from './cluster-load.ts';
 import { measureCodec } from './codec.ts';
 import { coreSplit, describeMachine, rssBytes } from './machine.ts';
@@ -31,6 +31,7 @@ import { threadCount } from '../../src/resolver/resolver.ts';
 import { runShadowBench, shadowSection, shadowTable } from './shadow.ts';
 import { build, cleanups, queryFiles, ROOT, runBench, say, startPlane } from './harness.ts';
 import { runScale } from './scale.ts';
+import { seedLoad } from './seed.ts';
 import { startCoredns, startDnsmasq, startResolver } from './servers.ts';
 import type { RunningServer } from './servers.ts';
 
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
   const client = new KubeClient(loadKubeConfig(plane.kubeconfigPath));
   say(`creating ${SHAPE.services} Services with ${SHAPE.services * SHAPE.endpointsPerService} endpoints`);
   const began = Date.now();
-  const services = await createLoad(client, SHAPE, say);
+  const services = await seedLoad(client, plane.etcdUrl, SHAPE, say);
   say(`created in ${((Date.now() - began) / 1000).toFixed(0)} s`);
   const files = queryFiles(dir, services);
   writeFileSync(join(dir, 'cluster-hosts'), await clusterHosts(client, services));

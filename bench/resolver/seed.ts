@@ -108,5 +108,26 @@ export async function seedLoad(client: KubeClient, etcdUrl: string, shape: LoadS
       if (Math.floor(done / 20_000) > Math.floor(before / 20_000) || done === objects.length) progress(`${done} of ${objects.length} objects written to etcd`);
     });
   }
+  await untilListed(client, '/api/v1/services', services.length, progress);
+  await untilListed(client, '/apis/discovery.k8s.io/v1/endpointslices', services.length, progress);
   return services;
+}
+
+/**
+ * Waits until kube-apiserver lists at least `count` objects at `path` (a consistent list,
+ * so from a watch cache that has caught up with etcd): the servers measured next should find
+ * the cluster there, not wait for the apiserver to take in what was just written.
+ */
+async function untilListed(client: KubeClient, path: string, count: number, progress: (line: string) => void): Promise<void> {
+  const began = Date.now();
+  for (;;) {
+    const page = await client.request<{ items: unknown[]; metadata: { remainingItemCount?: number } }>('GET', path, { query: { limit: 1 } });
+    const listed = page.items.length + (page.metadata.remainingItemCount ?? 0);
+    if (listed >= count) {
+      progress(`${path}: ${listed} listed after ${((Date.now() - began) / 1000).toFixed(1)} s`);
+      return;
+    }
+    if (Date.now() - began > 300_000) throw new Error(`${path}: ${listed} of ${count} listed after 300 s`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
