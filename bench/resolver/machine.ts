@@ -71,10 +71,24 @@ export function watchCpu(pids: () => readonly number[]): CpuWatch {
 
 /** Resident set size in bytes (VmRSS), or 0 when the process is gone. */
 export function rssBytes(pid: number): number {
+  return statusBytes(pid, 'VmRSS');
+}
+
+/** The highest resident set size the process has had (VmHWM), or 0 when it is gone. */
+export function peakRssBytes(pid: number): number {
+  return statusBytes(pid, 'VmHWM');
+}
+
+function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) * 1024 : 0;
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds (user and system, all threads) a process has used; /proc counts in USER_HZ, 100 on Linux. */
+export function cpuSeconds(pid: number): number {
+  return processTicks(pid) / 100;
 }

@@ -30,10 +30,13 @@ export interface ServerStart {
   readonly log: (line: string) => void;
 }
 
-function launch(name: string, dir: string, cpus: string, command: string, args: readonly string[], env?: NodeJS.ProcessEnv): ChildProcess {
+/** Starts `command` on `cpus`; with `cgroupProcs`, in that cgroup from its first instruction (the shell joins, then execs). */
+function launch(name: string, dir: string, cpus: string, command: string, args: readonly string[], env?: NodeJS.ProcessEnv, cgroupProcs?: string): ChildProcess {
   const out = openSync(join(dir, `${name}.log`), 'a');
   try {
-    return spawn('taskset', ['-c', cpus, command, ...args], { stdio: ['ignore', out, out], env: env ?? process.env });
+    const pinned = ['taskset', '-c', cpus, command, ...args];
+    const [program, ...rest] = cgroupProcs ? ['sh', '-c', 'echo $$ > "$0" && exec "$@"', cgroupProcs, ...pinned] : pinned;
+    return spawn(program ?? 'taskset', rest, { stdio: ['ignore', out, out], env: env ?? process.env });
   } finally {
     closeSync(out);
   }
@@ -86,6 +89,8 @@ export interface ResolverStart extends ServerStart {
   readonly name?: string;
   /** More of the resolver's configuration (such as `shadow`). */
   readonly config?: Readonly<Record<string, unknown>>;
+  /** A memory cgroup's `cgroup.procs` to run in (memory-limit.ts), as the pod runs within its limit. */
+  readonly cgroupProcs?: string;
 }
 
 export async function startResolver(options: ResolverStart): Promise<RunningServer> {
@@ -93,7 +98,7 @@ export async function startResolver(options: ResolverStart): Promise<RunningServ
   const config = join(options.dir, `resolver${options.name ? `-${options.name}` : ''}.json`);
   writeFileSync(config, JSON.stringify({ listenAddress: '127.0.0.1', ...ports, upstream: { nameservers: [options.upstream] }, logLevel: 'warn', lameduckSeconds: 0, ...options.config }));
   const began = Date.now();
-  const child = launch('clusterdns-resolver', options.dir, options.cpus, process.execPath, [options.main, 'resolver', '--config', config, '--kubeconfig', options.kubeconfig]);
+  const child = launch('clusterdns-resolver', options.dir, options.cpus, process.execPath, [options.main, 'resolver', '--config', config, '--kubeconfig', options.kubeconfig], undefined, options.cgroupProcs);
   const server = await started('clusterdns resolver', child, ports.port, began, async () =>
     (await httpRequest({ url: `http://127.0.0.1:${ports.readyPort}/ready` })).status === 200 && answers(ports.port, options.probe));
   return { ...server, healthUrl: `http://127.0.0.1:${ports.healthPort}` };

@@ -14,6 +14,9 @@
  *   annotation clusterdns.io/analysis-restart starts afresh and gives the clusterIP back.
  * - Equal configurations: AnswersMatch=True, no mismatch.
  * - The baseline down: shadow errors counted, the clients answered, no rollback.
+ * - Hostile summary endpoints beside an honest pod (an endless body, a trickle, silence,
+ *   broken JSON, the wrong shape): the honest pod is counted, the operator stays up and
+ *   within its memory.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +27,8 @@ import { after, before, describe, test } from 'node:test';
 import type { AnalysisStatus, ClusterDNSStatus, Condition } from '../../src/api/clusterdns.ts';
 import { CLUSTERDNS_PATH } from '../../src/api/names.ts';
 import { freePort } from '../../src/local/net.ts';
+import { rssMiB } from '../resolver/hostile.ts';
+import { startHostileSummaries } from '../support/hostile-summaries.ts';
 import { ask, render } from '../dns/client.ts';
 import { ResolverProcess } from '../resolver/process.ts';
 import { BASELINE_IP, baselineAddresses, ensureBaseline } from '../support/baseline.ts';
@@ -35,8 +40,8 @@ import { readyAddresses, removeInstances, serviceSlices, startOperatorWithWebhoo
 interface ClusterDNSObject { metadata: { name: string; generation: number }; spec: { routing?: string }; status?: ClusterDNSStatus }
 
 const run = randomBytes(3).toString('hex');
-const names = { report: `an-${run}-report`, rollback: `an-${run}-rollback`, equal: `an-${run}-equal`, down: `an-${run}-down` };
-const IPS = { report: '10.96.9.11', rollback: '10.96.9.12', equal: '10.96.9.13', down: '10.96.9.14' };
+const names = { report: `an-${run}-report`, rollback: `an-${run}-rollback`, equal: `an-${run}-equal`, down: `an-${run}-down`, hostile: `an-${run}-hostile` };
+const IPS = { report: '10.96.9.11', rollback: '10.96.9.12', equal: '10.96.9.13', down: '10.96.9.14', hostile: '10.96.9.15' };
 const INTERVAL_MS = 2000;
 const ANALYSIS = { sample: 100, interval: '2s', minQueries: 20, maxMismatchRatio: 0.05 };
 const rollbackSpec = { version: '0.1.0', clusterIP: IPS.rollback, replicas: 2, pods: 'disabled', analysis: { ...ANALYSIS, onMismatch: 'Rollback' } };
@@ -51,11 +56,13 @@ describe('canary analysis', () => {
   let operator: OperatorProcess | undefined;
   let baseline: ResolverProcess | undefined;
   const resolvers = new Map<string, ResolverProcess>();
+  /** More health addresses listed for an instance, beside its resolver's. */
+  const extraTargets = new Map<string, readonly string[]>();
   const client = kubeClient();
   const plane = controlPlane();
   const targetsFile = (): string => join(dir, 'analysis-targets.json');
   const writeTargets = (): void => {
-    const instances = Object.fromEntries([...resolvers].map(([name, r]) => [name, [`127.0.0.1:${r.ports.healthPort}`]]));
+    const instances = Object.fromEntries([...resolvers].map(([name, r]) => [name, [`127.0.0.1:${r.ports.healthPort}`, ...(extraTargets.get(name) ?? [])]]));
     writeFileSync(targetsFile(), JSON.stringify({ instances }));
   };
   const cr = (name: string): Promise<ClusterDNSObject> => client.request<ClusterDNSObject>('GET', `${CLUSTERDNS_PATH}/${name}`);
@@ -246,5 +253,39 @@ describe('canary analysis', () => {
     assert.equal(v.status.serving, 'Instance');
     assert.equal(v.serving?.reason, 'InstanceReady');
     assert.equal(v.analysis.rolledBackAt, undefined);
+  });
+
+  test('hostile summary endpoints beside an honest pod: the honest pod is counted, the operator stays up and within its memory', async () => {
+    const hostile = await startHostileSummaries();
+    try {
+      const pid = operator?.pid ?? 0;
+      const rssBefore = rssMiB(pid);
+      extraTargets.set(names.hostile, hostile.addresses);
+      const resolver = await instance(names.hostile, { version: '0.1.0', clusterIP: IPS.hostile, replicas: 1, pods: 'insecure', analysis: ANALYSIS }, `127.0.0.1:${baseline?.ports.port ?? 0}`);
+      await traffic(resolver, 200, false);
+      const v = await eventually(async () => {
+        const current = await view(names.hostile);
+        assert.ok(current.analysis.queries >= 200, JSON.stringify(current.analysis));
+        assert.equal(current.answers?.status, 'True', JSON.stringify(current.answers));
+        // Every hostile endpoint was read at least twice, so each attack really ran.
+        assert.ok(hostile.connections().every((n) => n >= 2), `connections per hostile endpoint: ${hostile.connections().join(', ')}`);
+        return current;
+      }, { timeoutMs: 45_000, what: 'the honest pod counted while the hostile ones are read' });
+      assert.equal(v.analysis.mismatches, 0);
+      assert.equal(v.answers?.reason, 'AnswersMatch');
+      assert.equal(operator?.exitCode, undefined, 'the operator still runs');
+      const grown = rssMiB(pid) - rssBefore;
+      assert.ok(grown < 64, `the operator grew by ${grown.toFixed(0)} MiB while reading the hostile endpoints`);
+      // And it keeps reconciling: a change of spec is still taken up.
+      await kubectlOk(['patch', 'cdns', names.hostile, '--type=merge', '-p', JSON.stringify({ spec: { replicas: 2 } })]);
+      await eventually(async () => {
+        const object = await cr(names.hostile);
+        assert.equal(object.status?.observedGeneration, object.metadata.generation);
+      }, { what: 'the next generation observed' });
+    } finally {
+      extraTargets.delete(names.hostile);
+      writeTargets();
+      await hostile.close();
+    }
   });
 });

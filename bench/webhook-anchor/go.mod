@@ -1,0 +1,3 @@
+module clusterdns.io/bench/webhook-anchor
+
+go 1.26
