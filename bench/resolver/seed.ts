@@ -1,5 +1,5 @@
 /**
- * The scale benchmark's cluster written straight into the control plane's etcd, in the
+ * The resolver benchmark's cluster written straight into the control plane's etcd, in the
  * form kube-apiserver stores it (JSON, which it reads as it reads its own protobuf), so
  * that 50,000 Services take seconds to seed instead of most of an hour. kube-apiserver
  * then lists and watches these objects like any others; only creating them skips it.
