@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { benchServices, IN_FLIGHT, keepAlivePoster, pooled, serviceObject, sliceObject } from './cluster-load.ts';
 import type { BenchService, LoadShape } from './cluster-load.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
+import { childPids, coresUsed } from './machine.ts';
 
 /** etcd's default --max-txn-ops: puts per transaction. */
 const PUTS_PER_TXN = 128;
@@ -110,7 +111,24 @@ export async function seedLoad(client: KubeClient, etcdUrl: string, shape: LoadS
   }
   await untilListed(client, '/api/v1/services', services.length, progress);
   await untilListed(client, '/apis/discovery.k8s.io/v1/endpointslices', services.length, progress);
+  await untilQuiet(progress);
   return services;
+}
+
+/**
+ * Waits until the control plane (this process's children) has taken in the new objects:
+ * kube-controller-manager's informers and garbage collector graph and the apiserver's caches
+ * keep a core or more busy for up to a minute after a large seed, which a server started
+ * then would be measured against. Quiet: under 0.2 cores over 2 s; at most 180 s.
+ */
+async function untilQuiet(progress: (line: string) => void): Promise<void> {
+  const began = Date.now();
+  let used = Infinity;
+  while (Date.now() - began < 180_000) {
+    used = await coresUsed(childPids(), 2000);
+    if (used < 0.2) break;
+  }
+  progress(`control plane at ${used.toFixed(2)} cores after ${((Date.now() - began) / 1000).toFixed(0)} s`);
 }
 
 /**
