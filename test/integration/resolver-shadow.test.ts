@@ -9,8 +9,12 @@
  *   mismatch for every pod name, with both answers in /shadow.
  * - With the baseline down, every client is answered as before, without waiting for it, and
  *   every shadowed query is counted as an error; with few slots in flight, the rest are skipped.
+ * - A hostile baseline (forged answers first: another id, another question, another port;
+ *   compression-pointer loops; silence; truncation then TCP) fakes no mismatch and costs no
+ *   client its answer: the forgeries are ignored and the real answers compared.
  */
 import assert from 'node:assert/strict';
+import type { Answer } from 'dns-packet';
 import { after, before, describe, test } from 'node:test';
 import { shadowSummarySchema } from '../../src/api/shadow-summary.ts';
 import type { ShadowSummary } from '../../src/api/shadow-summary.ts';
@@ -20,8 +24,10 @@ import type { Server } from '../dns/client.ts';
 import { CoreDNSProcess } from '../resolver/coredns.ts';
 import { clusterState, questions } from '../resolver/differential.ts';
 import type { Question } from '../resolver/differential.ts';
+import { MEMORY_LIMIT_MIB, rssMiB } from '../resolver/hostile.ts';
 import { ResolverProcess } from '../resolver/process.ts';
-import { UpstreamServer } from '../resolver/upstream-server.ts';
+import { FORGED_ADDRESS, UpstreamServer } from '../resolver/upstream-server.ts';
+import type { Behaviour } from '../resolver/upstream-server.ts';
 import { controlPlane, createNamespace, eventually, kubeClient } from '../support/cluster.ts';
 import { parsePrometheus, sumOf } from '../support/prometheus.ts';
 
@@ -166,6 +172,53 @@ describe('shadow comparison', () => {
       assert.equal(silent.queries.length, s.queries);
     } finally {
       await silent.stop();
+    }
+  });
+
+  test('a hostile baseline fakes no mismatch and costs no client its answer: forgeries ignored, the real answers compared', async () => {
+    const hostile = await UpstreamServer.start();
+    try {
+      const resolver = await start({ threads: 2, shadow: { baseline: hostile.address, sample: 100, maxInFlight: 1000, timeoutSeconds: 1 } });
+      const svc = (name: string, namespace = ns): string => `${name}.${namespace}.svc.cluster.local`;
+      // What each name draws from the baseline; the real answers are the resolver's own.
+      const plan: Array<[string, (records: Answer[]) => Behaviour, 'compared' | 'malformed' | 'timeout']> = [
+        [svc('web'), (records) => ({ kind: 'forged', forgery: 'wrong-id', records }), 'compared'],
+        [svc('single'), (records) => ({ kind: 'forged', forgery: 'wrong-question', records }), 'compared'],
+        [svc('web', other), (records) => ({ kind: 'forged', forgery: 'wrong-port', records }), 'compared'],
+        [`alpha.${svc('hl')}`, (records) => ({ kind: 'tcpOnly', records }), 'compared'],
+        [svc('hl'), () => ({ kind: 'pointerLoop' }), 'malformed'],
+        [svc('ext-in'), () => ({ kind: 'silent' }), 'timeout'],
+      ];
+      const expected = new Map<string, string[]>();
+      for (const [name, behaviour] of plan) {
+        const answer = await ask(resolver.server, name, 'A');
+        expected.set(name, render(answer).answer);
+        hostile.set(name, 'A', behaviour(answer.answers ?? []));
+      }
+      const before = await settled(resolver, 0);
+      const rssBefore = rssMiB(resolver.pid);
+      const ROUNDS = 25;
+      const wrong: string[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        await Promise.all(plan.map(async ([name]) => {
+          const got = render(await ask(resolver.server, name, 'A', { edns: 1232, timeoutMs: 3000 })).answer;
+          if (JSON.stringify([...got].sort()) !== JSON.stringify([...(expected.get(name) ?? [])].sort())) wrong.push(`${name}: ${got.join(', ')}`);
+        }));
+      }
+      assert.deepEqual(wrong, [], 'every client answered as before');
+      const s = await settled(resolver, before.queries + ROUNDS * plan.length);
+      const asked = (outcome: string): number => ROUNDS * plan.filter(([, , o]) => o === outcome).length;
+      assert.equal(s.compared - before.compared, asked('compared'), 'the forged answers were ignored and the real ones compared');
+      // (The questions asked above, before the baseline had its plan, drew NXDOMAIN from it: counted before.)
+      const unexpected = (x: ShadowSummary): number => x.mismatches.rcode + x.mismatches.answer;
+      assert.equal(unexpected(s) - unexpected(before), 0, JSON.stringify(s.latest.slice(0, 3)));
+      assert.equal(s.errors.malformed - before.errors.malformed, asked('malformed'));
+      assert.equal(s.errors.timeout - before.errors.timeout, asked('timeout'));
+      assert.ok(!JSON.stringify(s).includes(FORGED_ADDRESS), 'no forged record reached the summary');
+      assert.ok(hostile.count(`alpha.${svc('hl')}`, 'A', 'tcp') >= ROUNDS, 'truncated answers were asked again over TCP');
+      assert.ok(rssMiB(resolver.pid) < MEMORY_LIMIT_MIB, `RSS ${rssMiB(resolver.pid).toFixed(0)} MiB (before ${rssBefore.toFixed(0)})`);
+    } finally {
+      await hostile.stop();
     }
   });
 });

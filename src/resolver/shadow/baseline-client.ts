@@ -1,7 +1,8 @@
 /**
  * Asking the baseline: one UDP socket per serving thread, connected to the baseline (so the
- * kernel drops datagrams from anyone else), random ids, and the same message again over TCP
- * when the answer is truncated. Every question gets exactly one outcome, an answer or an
+ * kernel drops datagrams from anyone else), random ids, an answer taken only with the id and
+ * the question asked (anything else is ignored and the wait goes on, as the forwarder does),
+ * and the same message again over TCP when the answer is truncated. Every question gets exactly one outcome, an answer or an
  * error, by its deadline at the latest; a sweep, not a timer per question, enforces the
  * deadlines, so shadowing every query costs no timers.
  */
@@ -9,6 +10,7 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { exchangeOverTcp } from '../../dns/tcp-exchange.ts';
 import type { ShadowErrorReason } from '../../api/shadow-summary.ts';
+import { echoesQuestion } from '../upstream/acceptance.ts';
 import type { ServerAddress } from '../upstream/routes.ts';
 
 export type BaselineOutcome =
@@ -25,6 +27,8 @@ export interface BaselineClientOptions {
 interface Pending {
   readonly id: number;
   readonly message: Buffer;
+  /** The question section of `message`. */
+  readonly question: Buffer;
   readonly deadline: number;
   readonly done: (outcome: BaselineOutcome) => void;
   overTcp: boolean;
@@ -68,8 +72,11 @@ export class BaselineClient {
     this.sweeper.unref();
   }
 
-  /** Sends `message` (its id is overwritten); `done` is called once, with the answer or an error. */
-  ask(message: Buffer, done: (outcome: BaselineOutcome) => void): void {
+  /**
+   * Sends `message` (its id is overwritten), whose question section ends at `questionEnd`;
+   * `done` is called once, with the answer or an error.
+   */
+  ask(message: Buffer, questionEnd: number, done: (outcome: BaselineOutcome) => void): void {
     const socket = this.socket;
     if (!socket || this.pending.size >= 0xffff) {
       done({ kind: 'error', reason: 'unreachable' });
@@ -78,7 +85,7 @@ export class BaselineClient {
     let id = Math.floor(Math.random() * 0x10000);
     while (this.pending.has(id)) id = (id + 1) & 0xffff;
     message.writeUInt16BE(id, 0);
-    const entry: Pending = { id, message, deadline: this.now() + this.options.timeoutMs, done, overTcp: false };
+    const entry: Pending = { id, message, question: message.subarray(12, questionEnd), deadline: this.now() + this.options.timeoutMs, done, overTcp: false };
     this.pending.set(id, entry);
     socket.send(message, (error) => { if (error) this.finish(entry, { kind: 'error', reason: 'unreachable' }); });
   }
@@ -95,12 +102,13 @@ export class BaselineClient {
   private received(message: Buffer): void {
     if (message.length < HEADER) return;
     const entry = this.pending.get(message.readUInt16BE(0));
-    if (!entry || entry.overTcp) return;
+    // Another question's answer with this id is a stale or forged one: the real one may still come.
+    if (!entry || entry.overTcp || !echoesQuestion(message, entry.question)) return;
     if ((message[2] ?? 0) & TRUNCATED) {
       entry.overTcp = true;
       const { host, port } = this.options.server;
       exchangeOverTcp(host, port, entry.message, Math.max(1, entry.deadline - this.now())).then(
-        (bytes) => { this.finish(entry, bytes.length >= HEADER && bytes.readUInt16BE(0) === entry.id ? { kind: 'answer', bytes } : { kind: 'error', reason: 'malformed' }); },
+        (bytes) => { this.finish(entry, bytes.length >= HEADER && bytes.readUInt16BE(0) === entry.id && echoesQuestion(bytes, entry.question) ? { kind: 'answer', bytes } : { kind: 'error', reason: 'malformed' }); },
         (error: unknown) => { this.finish(entry, { kind: 'error', reason: /no answer within/.test(String(error)) ? 'timeout' : 'unreachable' }); },
       );
       return;

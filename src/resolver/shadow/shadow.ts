@@ -38,6 +38,7 @@ export interface ShadowOptions {
 
 interface Sample {
   readonly message: Buffer;
+  readonly questionEnd: number;
   readonly response: Buffer;
   readonly name: string;
   readonly type: number;
@@ -87,7 +88,7 @@ export class Shadow implements ShadowTap {
     }
     // Copies: the transports own the buffers they handed over.
     this.waiting.push({
-      message: Buffer.from(query.message), response: Buffer.from(response),
+      message: Buffer.from(query.message), questionEnd: query.questionEnd, response: Buffer.from(response),
       name: query.name, type: query.type, upstream: answerer === 'forward' || answerer === 'cache',
     });
     if (!this.scheduled) {
@@ -102,7 +103,7 @@ export class Shadow implements ShadowTap {
     this.waiting = [];
     for (const sample of batch) {
       this.stats.asked();
-      this.client.ask(sample.message, (outcome) => { this.judge(sample, outcome); });
+      this.client.ask(sample.message, sample.questionEnd, (outcome) => { this.judge(sample, outcome); });
     }
   }
 

@@ -41,16 +41,19 @@ export function judgeAnswer(message: Buffer, from: { readonly address: string; r
   } catch {
     return drop('upstream_malformed');
   }
-  if (!sameQuestion(message, scanned, asked.question)) return drop('upstream_wrong_question');
+  if (scanned.questionEnd - 12 !== asked.question.length || !echoesQuestion(message, asked.question)) return drop('upstream_wrong_question');
   return { kind: 'answer', scanned };
 }
 
 /**
- * The response must be to the question asked: the same bytes, letters compared without case
- * (servers may fold it; the forwarder does not randomise case, see docs/resolver.md).
+ * Whether `response` carries `question` (a question section as sent: name, type, class) as
+ * its one question: the same bytes, letters compared without case (servers may fold it; the
+ * forwarder does not randomise case, see docs/resolver.md). A question's name cannot be
+ * compressed (nothing comes before it to point to), so equal bytes are the same question.
+ * Also used for the shadow's baseline answers.
  */
-function sameQuestion(response: Buffer, scanned: ScannedMessage, question: Buffer): boolean {
-  if (scanned.questionEnd - 12 !== question.length) return false;
+export function echoesQuestion(response: Buffer, question: Buffer): boolean {
+  if (response.length < 12 + question.length || response.readUInt16BE(4) !== 1) return false;
   const nameEnd = question.length - 4;
   for (let i = 0; i < question.length; i++) {
     let x = response[12 + i] ?? 0;
