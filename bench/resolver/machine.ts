@@ -3,7 +3,7 @@
  * much of the CPU other processes took during a measurement (the figures of a shared
  * machine must say so).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 
 export interface Machine {
@@ -46,6 +46,23 @@ function processTicks(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** The processes this one started (the control plane's parts among them). */
+export function childPids(): number[] {
+  try {
+    return readdirSync(`/proc/${process.pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+/** CPU (in cores) that `pids` use together over the next `ms` milliseconds. */
+export async function coresUsed(pids: readonly number[], ms: number): Promise<number> {
+  const before = pids.map(processTicks);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return pids.reduce((sum, pid, i) => sum + processTicks(pid) - (before[i] ?? 0), 0) / 100 / (ms / 1000);
 }
 
 export interface CpuWatch {

@@ -53,10 +53,10 @@ export interface Report {
   readonly notes: readonly string[];
 }
 
-const fmt = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+export const fmt = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
 const mb = (bytes: number): string => fmt(bytes / 2 ** 20, 0);
 const ms = (value: number): string => fmt(value, 2);
-const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${fmt(a / b, 2)}x` : '');
+export const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${fmt(a / b, 2)}x` : '');
 
 type Row = [label: string, values: string[], ratios: string[]];
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:resolver`: the resolver against CoreDNS and dnsmasq, one command.
  *
- * Starts its own control plane, creates 10,000 Services with 50,000 endpoints, runs the
+ * Starts its own control plane, seeds 10,000 Services with 50,000 endpoints (seed.ts), runs the
  * three servers on loopback pinned to the same core, drives each with dnsperf and the same
  * query files (cluster names; external names that each server forwards to one upstream
  * dnsmasq and then answers from its cache), measures RSS after the sync and after the load
@@ -9,17 +9,17 @@
  * "Resolver" section of bench/RESULTS.md. Everything it starts it stops, whatever happens.
  *
  * With `--shadow`, on the same cluster: the resolver without shadowing and shadowing 1 % and
- * 100 % of its answers (shadow.ts), and the "Shadowing" section instead.
+ * 100 % of its answers (shadow.ts), and the "Shadowing" section instead. With `--services N`,
+ * the resolver beside CoreDNS at cluster scale (scale.ts), its own section per N.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { ensureBinaries } from '../../src/local/binaries.ts';
-import { ControlPlane } from '../../src/local/control-plane.ts';
-import { benchServices, clusterQueries, createLoad, NAMESPACE_PREFIX } from './cluster-load.ts';
+import { benchServices, NAMESPACE_PREFIX } from './cluster-load.ts';
 import type { BenchService, LoadShape } from './cluster-load.ts';
 import { measureCodec } from './codec.ts';
 import { coreSplit, describeMachine, rssBytes } from './machine.ts';
@@ -29,45 +29,16 @@ import { allCoresTable, markdownSection, markdownTable, writeResults } from './r
 import type { AllCoresFigures, Report, ServerFigures } from './report.ts';
 import { threadCount } from '../../src/resolver/resolver.ts';
 import { runShadowBench, shadowSection, shadowTable } from './shadow.ts';
-import { compileResolver, startCoredns, startDnsmasq, startResolver } from './servers.ts';
+import { build, cleanups, queryFiles, ROOT, runBench, say, startPlane } from './harness.ts';
+import { runScale } from './scale.ts';
+import { seedLoad } from './seed.ts';
+import { startCoredns, startDnsmasq, startResolver } from './servers.ts';
 import type { RunningServer } from './servers.ts';
 
 /** BENCH_SERVICES makes a smaller cluster for a quick look (the figures to keep are those of the default). */
 const SERVICES = Number(process.env['BENCH_SERVICES'] ?? 10_000);
 const SHAPE: LoadShape = { namespaces: Math.max(1, Math.min(100, Math.round(SERVICES / 100))), services: SERVICES, endpointsPerService: 5 };
-const EXTERNAL_NAMES = 1000;
 const PROPAGATION_SAMPLES = 200;
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-const say = (line: string): void => { process.stderr.write(`bench: ${line}\n`); };
-const cleanups: Array<() => Promise<void> | void> = [];
-
-async function cleanup(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse()) {
-    try {
-      await step();
-    } catch (error) {
-      say(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-}
-
-/** Compiles the resolver as the image ships it (JavaScript, not type-stripped TypeScript). */
-function build(dir: string): string {
-  return compileResolver(ROOT, join(dir, 'build'));
-}
-
-async function startPlane(): Promise<ControlPlane> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await ControlPlane.start({ log: say });
-    } catch (error) {
-      // A port taken between choosing and binding it (the machine is shared): try again.
-      if (attempt >= 3) throw error;
-      say(`control plane did not start (${error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)}); again`);
-    }
-  }
-}
 
 interface ServiceList {
   items: Array<{ metadata: { namespace: string; name: string }; spec: { clusterIP?: string } }>;
@@ -89,17 +60,6 @@ async function clusterHosts(client: KubeClient, services: readonly BenchService[
   }).join('\n') + '\n';
 }
 
-function queryFiles(dir: string, services: readonly BenchService[]): { cluster: string; external: string; externalHosts: string } {
-  const cluster = join(dir, 'cluster-queries.txt');
-  writeFileSync(cluster, clusterQueries(services));
-  const names = Array.from({ length: EXTERNAL_NAMES }, (_, i) => `ext-${i}.bench.test`);
-  const external = join(dir, 'external-queries.txt');
-  writeFileSync(external, names.map((n) => `${n} A`).join('\n') + '\n');
-  const externalHosts = join(dir, 'external-hosts');
-  writeFileSync(externalHosts, names.map((n, i) => `192.0.${2 + (i >> 8)}.${i & 0xff} ${n}`).join('\n') + '\n');
-  return { cluster, external, externalHosts };
-}
-
 async function main(): Promise<void> {
   const machine = describeMachine();
   const cores = coreSplit(machine.cores);
@@ -113,7 +73,7 @@ async function main(): Promise<void> {
   const client = new KubeClient(loadKubeConfig(plane.kubeconfigPath));
   say(`creating ${SHAPE.services} Services with ${SHAPE.services * SHAPE.endpointsPerService} endpoints`);
   const began = Date.now();
-  const services = await createLoad(client, SHAPE, say);
+  const services = await seedLoad(client, plane.etcdUrl, SHAPE, say);
   say(`created in ${((Date.now() - began) / 1000).toFixed(0)} s`);
   const files = queryFiles(dir, services);
   writeFileSync(join(dir, 'cluster-hosts'), await clusterHosts(client, services));
@@ -122,7 +82,7 @@ async function main(): Promise<void> {
   const upstream = await startDnsmasq({ ...common, cpus: cores.client, name: 'upstream-dnsmasq', hostsFile: files.externalHosts, probe: 'ext-0.bench.test', localTtl: 300 });
   cleanups.push(() => upstream.stop());
   const upstreamAddress = `127.0.0.1:${upstream.port}`;
-  if (process.argv.includes('--shadow')) {
+  if (args.shadow === true) {
     const baseline = await startDnsmasq({ ...common, cpus: cores.client, name: 'baseline-dnsmasq', hostsFile: join(dir, 'cluster-hosts'), upstream: `127.0.0.1#${upstream.port}`, probe, localTtl: 30 });
     cleanups.push(() => baseline.stop());
     const runs = await runShadowBench({
@@ -201,15 +161,11 @@ async function main(): Promise<void> {
   say('bench/RESULTS.md updated (section "Resolver")');
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    say(`${signal}: cleaning up`);
-    void cleanup().then(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} finally {
-  await cleanup();
+const { values: args } = parseArgs({ options: { services: { type: 'string' }, shadow: { type: 'boolean' } } });
+if (args.services !== undefined) {
+  const count = Number(args.services);
+  if (!Number.isInteger(count) || count < 100) throw new Error(`--services: a whole number of at least 100, not ${args.services}`);
+  await runBench(() => runScale(count));
+} else {
+  await runBench(main);
 }

@@ -104,7 +104,8 @@ export async function startResolver(options: ResolverStart): Promise<RunningServ
   return { ...server, healthUrl: `http://127.0.0.1:${ports.healthPort}` };
 }
 
-export async function startCoredns(options: ServerStart & { readonly binary: string; readonly kubeconfig: string; readonly upstream: string; readonly probe: string }): Promise<RunningServer> {
+/** `gomaxprocs`: the Go runtime's threads (GOMAXPROCS); by default one per core it may use. */
+export async function startCoredns(options: ServerStart & { readonly binary: string; readonly kubeconfig: string; readonly upstream: string; readonly probe: string; readonly gomaxprocs?: number }): Promise<RunningServer> {
   const port = await freePort();
   const [health, ready, metrics] = [await freePort(), await freePort(), await freePort()];
   // kubeadm's server block (dns-behaviour.md), out of cluster: loop and reload left out
@@ -135,7 +136,8 @@ export async function startCoredns(options: ServerStart & { readonly binary: str
 `;
   writeFileSync(join(options.dir, 'Corefile'), corefile);
   const began = Date.now();
-  const child = launch('coredns', options.dir, options.cpus, options.binary, ['-conf', join(options.dir, 'Corefile')]);
+  const env = options.gomaxprocs ? { ...process.env, GOMAXPROCS: String(options.gomaxprocs) } : undefined;
+  const child = launch('coredns', options.dir, options.cpus, options.binary, ['-conf', join(options.dir, 'Corefile')], env);
   return started('CoreDNS', child, port, began, async () =>
     (await httpRequest({ url: `http://127.0.0.1:${ready}/ready` })).status === 200 && answers(port, options.probe));
 }

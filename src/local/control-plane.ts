@@ -61,6 +61,8 @@ export class ControlPlane {
   /** Admin (system:masters) kubeconfig with embedded certificates. */
   readonly kubeconfigPath: string;
   readonly apiserverUrl: string;
+  /** etcd's client URL (plain HTTP on the control plane's address), for tools that write the store directly. */
+  readonly etcdUrl: string;
   /** With a real node: its kubelet's and kube-proxy's kubeconfigs. */
   readonly nodeKubeconfigs: NodeKubeconfigs | undefined;
   readonly caFile: string;
@@ -88,6 +90,7 @@ export class ControlPlane {
     this.listen = realNode ? { host: realNode.address, realNode: true } : LOOPBACK;
     this.wrap = realNode?.wrap ?? ((spec) => spec);
     this.apiserverUrl = `https://${this.listen.host}:${ports.apiserver}`;
+    this.etcdUrl = `http://${this.listen.host}:${ports.etcdClient}`;
     this.kubeconfigPath = join(dir, 'kubeconfig');
     this.caFile = pki.caFile;
     this.nodeKubeconfigs = realNode ? { kubelet: join(dir, 'kubelet.kubeconfig'), kubeProxy: join(dir, 'kube-proxy.kubeconfig') } : undefined;

@@ -1,0 +1,155 @@
+/**
+ * `npm run bench:resolver -- --services N`: the resolver against CoreDNS at cluster scale.
+ *
+ * N Services in N/100 namespaces, 5 endpoints each, seeded into etcd (seed.ts). For each server, one run: start until
+ * answering (process start until /ready and a correct answer, so from a synced index), RSS
+ * 5 s after that with 1, 2 and 4 serving threads (CoreDNS: GOMAXPROCS 1, 2, 4), the
+ * saturated cluster-name QPS on one core and the propagation latency of new Services.
+ * Prints a side-by-side table and writes its section of bench/RESULTS.md (one per N).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
+import { ensureBinaries } from '../../src/local/binaries.ts';
+import { NAMESPACE_PREFIX } from './cluster-load.ts';
+import type { LoadShape } from './cluster-load.ts';
+import { build, cleanups, jsonKubeconfig, queryFiles, ROOT, say, startPlane } from './harness.ts';
+import { coreSplit, describeMachine, rssBytes } from './machine.ts';
+import { measure, SECONDS, warmUp } from './measure.ts';
+import { measurePropagation } from './propagation.ts';
+import { seedLoad } from './seed.ts';
+import type { PropagationResult } from './propagation.ts';
+import { fmt, ratio, writeResults } from './report.ts';
+import type { Measured } from './report.ts';
+import { startCoredns, startDnsmasq, startResolver } from './servers.ts';
+import type { RunningServer } from './servers.ts';
+
+const THREADS = [1, 2, 4] as const;
+const PROPAGATION_SAMPLES = Number(process.env['BENCH_PROPAGATION_SAMPLES'] ?? 50);
+const SETTLE_MS = 5000;
+
+export interface Side {
+  readonly startMs: Map<number, number>;
+  readonly rss: Map<number, number>;
+  qps?: Measured;
+  propagation?: PropagationResult;
+}
+
+const newSide = (): Side => ({ startMs: new Map(), rss: new Map() });
+
+export function scaleShape(services: number): LoadShape {
+  return { services, namespaces: Math.max(1, Math.round(services / 100)), endpointsPerService: 5 };
+}
+
+export async function runScale(count: number): Promise<void> {
+  const machine = describeMachine();
+  const cores = coreSplit(machine.cores);
+  const everyCore = machine.cores > 1 ? `0-${machine.cores - 1}` : '0';
+  const shape = scaleShape(count);
+  const dir = mkdtempSync(join(tmpdir(), 'clusterdns-bench-'));
+  cleanups.push(() => { rmSync(dir, { recursive: true, force: true }); });
+  say(`${machine.cores} cores (${machine.cpuModel}), Node.js ${machine.node}; scale mode: ${shape.services} Services in ${shape.namespaces} namespaces`);
+  const main = build(dir);
+  const binaries = await ensureBinaries(['coredns'], say);
+  const plane = await startPlane();
+  cleanups.push(() => plane.stop());
+  const client = new KubeClient(loadKubeConfig(plane.kubeconfigPath));
+  const began = Date.now();
+  const services = await seedLoad(client, plane.etcdUrl, shape, say);
+  const createSeconds = (Date.now() - began) / 1000;
+  say(`seeded in ${createSeconds.toFixed(1)} s (${Math.round((2 * shape.services) / createSeconds)} objects/s)`);
+  const files = queryFiles(dir, services);
+  const probe = `svc-0.${NAMESPACE_PREFIX}0.svc.cluster.local`;
+  const common = { dir, log: say, kubeconfig: jsonKubeconfig(plane.kubeconfigPath, dir), probe };
+  const upstream = await startDnsmasq({ dir, log: say, cpus: cores.client, name: 'upstream-dnsmasq', hostsFile: files.externalHosts, probe: 'ext-0.bench.test', localTtl: 300 });
+  cleanups.push(() => upstream.stop());
+  const upstreamAddress = `127.0.0.1:${upstream.port}`;
+  const ours = newSide();
+  const theirs = newSide();
+  const start = (threads: number, which: 'ours' | 'theirs'): Promise<RunningServer> => {
+    const cpus = threads === 1 ? cores.server : everyCore;
+    return which === 'ours'
+      ? startResolver({ ...common, cpus, main, upstream: upstreamAddress, name: `t${threads}`, config: { threads } })
+      : startCoredns({ ...common, cpus, binary: binaries.coredns, upstream: upstreamAddress, gomaxprocs: threads });
+  };
+  for (const threads of THREADS) {
+    // One server at a time: the other's start-up would take CPU from this one's.
+    const pair: RunningServer[] = [];
+    for (const [which, side] of [['ours', ours], ['theirs', theirs]] as const) {
+      const server = await start(threads, which);
+      cleanups.push(() => server.stop());
+      pair.push(server);
+      side.startMs.set(threads, server.readyMs);
+      await sleep(SETTLE_MS);
+      side.rss.set(threads, rssBytes(server.pid));
+      say(`${server.name}, ${threads} thread(s): answering after ${(server.readyMs / 1000).toFixed(1)} s, RSS ${(rssBytes(server.pid) / 2 ** 20).toFixed(0)} MiB`);
+      if (threads > 1) await server.stop();
+    }
+    if (threads !== 1) continue;
+    for (const [i, side] of [ours, theirs].entries()) {
+      const server = pair[i];
+      if (!server) continue;
+      await warmUp(server, files.cluster, cores.client);
+      side.qps = await measure(server, files.cluster, cores.client, 1);
+      say(`${server.name}: ${Math.round(side.qps.qps)} QPS`);
+    }
+    await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench-propagation' } } });
+    const [a, b] = await measurePropagation(client, pair, 'bench-propagation', PROPAGATION_SAMPLES);
+    ours.propagation = a;
+    theirs.propagation = b;
+    for (const server of pair) await server.stop();
+  }
+  const section = scaleSection({
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    command: `npm run bench:resolver -- --services ${count}`,
+    machine: `${machine.cores} cores (${machine.cpuModel}), Linux ${machine.kernel}, Node.js ${machine.node}`,
+    shape, createSeconds, ours, theirs, cores,
+  });
+  process.stdout.write(`\n${section}\n`);
+  writeResults(join(ROOT, 'bench/RESULTS.md'), section, `resolver scale ${count}`);
+  say(`bench/RESULTS.md updated (section "Resolver at ${count.toLocaleString('en-US')} Services")`);
+}
+
+export interface ScaleReport {
+  readonly date: string;
+  readonly command: string;
+  readonly machine: string;
+  readonly shape: LoadShape;
+  readonly createSeconds: number;
+  readonly ours: Side;
+  readonly theirs: Side;
+  readonly cores: { readonly client: string; readonly server: string };
+}
+
+/** The section's markdown (pure). */
+export function scaleSection(report: ScaleReport): string {
+  const { ours, theirs, shape } = report;
+  const rows: Array<[string, number, number, number]> = [];
+  const seconds = (side: Side, t: number): number => (side.startMs.get(t) ?? NaN) / 1000;
+  const mib = (side: Side, t: number): number => (side.rss.get(t) ?? NaN) / 2 ** 20;
+  for (const t of THREADS) rows.push([`start until answering, ${t} thread(s) (s)`, seconds(ours, t), seconds(theirs, t), 1]);
+  for (const t of THREADS) rows.push([`RSS after sync, ${t} thread(s) (MiB)`, mib(ours, t), mib(theirs, t), 0]);
+  rows.push(['cluster-name QPS, one core', ours.qps?.qps ?? NaN, theirs.qps?.qps ?? NaN, 0]);
+  rows.push(['propagation p50 (ms)', ours.propagation?.p50Ms ?? NaN, theirs.propagation?.p50Ms ?? NaN, 1]);
+  rows.push(['propagation p99 (ms)', ours.propagation?.p99Ms ?? NaN, theirs.propagation?.p99Ms ?? NaN, 1]);
+  rows.push(['RSS 4 threads / 1 thread', mib(ours, 4) / mib(ours, 1), mib(theirs, 4) / mib(theirs, 1), 2]);
+  const objects = 2 * shape.services;
+  const busy = (m: Measured | undefined): string => (m ? `${fmt(m.otherPercent)} % (load ${fmt(m.load1, 2)})` : 'n/a');
+  return [
+    `## Resolver at ${shape.services.toLocaleString('en-US')} Services`,
+    '',
+    `${report.date}, \`${report.command}\`, ${report.machine}.`,
+    `Cluster: ${shape.services.toLocaleString('en-US')} Services (one in ten headless) in ${shape.namespaces} namespaces, one EndpointSlice of ${shape.endpointsPerService} ready endpoints each (${(shape.services * shape.endpointsPerService).toLocaleString('en-US')} endpoints); its ${objects.toLocaleString('en-US')} objects (and an IPAddress per clusterIP) written into etcd in ${fmt(report.createSeconds, 1)} s (${fmt(objects / report.createSeconds)} objects/s; seed.ts says why not through the API).`,
+    '',
+    '| | clusterdns | CoreDNS | clusterdns / CoreDNS |',
+    '|---|---|---|---|',
+    ...rows.map(([label, a, b, digits]) => `| ${label} | ${fmt(a, digits)} | ${fmt(b, digits)} | ${ratio(a, b)} |`),
+    '',
+    `- Start until answering: from process start until /ready answers 200 and the name of the first Service is answered (checked every 100 ms), so from a synced index. One server at a time; 1 thread on core ${report.cores.server}, more threads on every core. Both read the same JSON kubeconfig.`,
+    `- RSS: VmRSS ${SETTLE_MS / 1000} s after the server first answered. CoreDNS's threads are GOMAXPROCS.`,
+    `- QPS: dnsperf on core(s) ${report.cores.client}, ${SECONDS} s saturated after 3 s of warm-up, random cluster names. Other processes took ${busy(ours.qps)} / ${busy(theirs.qps)} of the machine meanwhile.`,
+    `- Propagation: ${PROPAGATION_SAMPLES} Services created one after the other, both servers asked every millisecond until they answer.`,
+  ].join('\n');
+}
