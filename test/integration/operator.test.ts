@@ -226,12 +226,16 @@ describe('the operator', () => {
     await waitAvailable(names.a, 2);
     const reconciles = async (): Promise<number> => operator!.metric('controller_runtime_reconcile_total');
     const ownWrites = async (): Promise<number> => operator!.metric('clusterdns_operator_apiserver_writes_total', (l) => l['resource'] !== 'Event');
-    // Let the last status writes settle before counting.
+    // The apiserver counts these writes whoever makes them: let the last status writes settle,
+    // and the namespaces earlier test files deleted be gone (the controllers that empty them
+    // write EndpointSlices and Deployments meanwhile), before counting.
     await eventually(async () => {
+      const terminating = await kubectlOk(['get', 'namespaces', '-o', 'jsonpath={range .items[?(@.status.phase=="Terminating")]}{.metadata.name} {end}']);
+      assert.equal(terminating.trim(), '', 'namespaces still being deleted');
       const first = await apiserverOperatorWrites(controlPlane());
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await new Promise((resolve) => setTimeout(resolve, 3000));
       assert.equal(await apiserverOperatorWrites(controlPlane()), first);
-    }, { timeoutMs: 30_000, what: 'writes to settle' });
+    }, { timeoutMs: 120_000, what: 'writes to settle' });
     const before = { apiserver: await apiserverOperatorWrites(controlPlane()), own: await ownWrites(), reconciles: await reconciles() };
     // A change to metadata only wakes reconcile without changing what it should produce.
     for (let i = 0; i < 5; i++) await kubectlOk(['annotate', 'cdns', names.a, `test.clusterdns.io/poke=${i}`, '--overwrite']);
