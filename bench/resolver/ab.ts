@@ -21,6 +21,7 @@ import { printBenchmarkHeader } from '../header.ts';
 import { clusterQueries, createLoad, NAMESPACE_PREFIX } from './cluster-load.ts';
 import { runDnsperf } from './dnsperf.ts';
 import { coreSplit, describeMachine } from './machine.ts';
+import { median } from './measure.ts';
 import { compileResolver, startResolver } from './servers.ts';
 import type { RunningServer } from './servers.ts';
 
@@ -28,12 +29,6 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 6);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const say = (line: string): void => { process.stderr.write(`bench: ${line}\n`); };
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  return sorted.length % 2 === 1 ? sorted[Math.floor(middle)] ?? 0 : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
 
 async function main(): Promise<void> {
   const anchorRoot = process.env['ANCHOR'];

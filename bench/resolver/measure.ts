@@ -20,6 +20,14 @@ export async function measure(server: RunningServer, queryFile: string, cpus: st
   return { ...result, ...cpu.stop() };
 }
 
+/** The median of `values` (the mean of the middle two for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1 ? sorted[Math.floor(middle)] ?? Number.NaN : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
 /** The run with the median QPS. */
 export function medianRun(runs: readonly Measured[]): Measured {
   const sorted = [...runs].sort((a, b) => a.qps - b.qps);

@@ -16,7 +16,7 @@ import { cpuSeconds, peakRssBytes, rssBytes } from './machine.ts';
 import type { Machine } from './machine.ts';
 import { createMemoryLimit } from './memory-limit.ts';
 import type { MemoryLimit } from './memory-limit.ts';
-import { FIXED_RATE, measure, medianRun, SECONDS, warmUp } from './measure.ts';
+import { FIXED_RATE, measure, median, medianRun, SECONDS, warmUp } from './measure.ts';
 import type { Measured } from './report.ts';
 import { startResolver } from './servers.ts';
 import type { ResolverStart, RunningServer } from './servers.ts';
@@ -175,12 +175,6 @@ async function saturatedRun(server: RunningServer, queries: string, cpus: string
   const run = await measure(server, queries, cpus, 1);
   return { ...run, cpuMicrosPerAnswer: run.completed > 0 ? ((cpuSeconds(server.pid) - before) * 1e6) / run.completed : Number.NaN };
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  return sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? sorted[Math.floor(middle)] ?? Number.NaN : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
 
 async function shadowSummary(server: RunningServer): Promise<ShadowSummary> {
   const response = await httpRequest({ url: `${server.healthUrl ?? ''}/shadow` });
