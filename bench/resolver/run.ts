@@ -27,7 +27,7 @@ import { FIXED_RATE, REPEATS, SECONDS, querySet } from './measure.ts';
 import { measurePropagation } from './propagation.ts';
 import { allCoresTable, markdownSection, markdownTable, writeResults } from './report.ts';
 import type { AllCoresFigures, Report, ServerFigures } from './report.ts';
-import { threadCount } from '../../src/resolver/resolver.ts';
+import { mostThreads } from '../../src/resolver/serve/thread-budget.ts';
 import { runShadowBench, shadowSection, shadowTable } from './shadow.ts';
 import { build, cleanups, queryFiles, ROOT, runBench, say, startPlane } from './harness.ts';
 import { runScale } from './scale.ts';
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
       const rssAfterSync = rssBytes(server.pid);
       const cluster = await querySet(server, files.cluster, everyCore, say, Math.min(machine.cores, 4));
       allCores.push({
-        name: server.name, threads: i === 0 ? String(threadCount('auto', machine.cores)) : `GOMAXPROCS ${machine.cores}`,
+        name: server.name, threads: i === 0 ? String(mostThreads('auto', machine.cores)) : `GOMAXPROCS ${machine.cores}`,
         rssAfterSync, rssAfterLoad: rssBytes(server.pid), cluster,
       });
       await server.stop();

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { ensureBinaries } from '../../src/local/binaries.ts';
+import { httpRequest } from '../../src/local/net.ts';
 import { NAMESPACE_PREFIX } from './cluster-load.ts';
 import type { LoadShape } from './cluster-load.ts';
 import { build, cleanups, jsonKubeconfig, queryFiles, ROOT, say, startPlane } from './harness.ts';
@@ -23,6 +24,7 @@ import { seedLoad } from './seed.ts';
 import type { PropagationResult } from './propagation.ts';
 import { fmt, ratio, writeResults } from './report.ts';
 import type { Measured } from './report.ts';
+import { createMemoryLimit } from './memory-limit.ts';
 import { startCoredns, startDnsmasq, startResolver } from './servers.ts';
 import type { RunningServer } from './servers.ts';
 
@@ -30,14 +32,28 @@ const THREADS = [1, 2, 4] as const;
 const PROPAGATION_SAMPLES = Number(process.env['BENCH_PROPAGATION_SAMPLES'] ?? 50);
 const SETTLE_MS = 5000;
 
+/** A run within the default memory limit, with the default thread count. */
+export interface Limited {
+  /** Until answering; undefined when it never answered. */
+  readonly startMs: number | undefined;
+  /** Serving threads it runs (the resolver's gauge); undefined for CoreDNS. */
+  readonly threads: number | undefined;
+  readonly peakBytes: number;
+  readonly oomKills: number;
+}
+
 export interface Side {
   readonly startMs: Map<number, number>;
   readonly rss: Map<number, number>;
   qps?: Measured;
   propagation?: PropagationResult;
+  limited?: Limited;
 }
 
 const newSide = (): Side => ({ startMs: new Map(), rss: new Map() });
+
+/** The memory limit of our Deployment and of kubeadm's CoreDNS Deployment. */
+export const DEFAULT_LIMIT_BYTES = 170 * 2 ** 20;
 
 export function scaleShape(services: number): LoadShape {
   return { services, namespaces: Math.max(1, Math.round(services / 100)), endpointsPerService: 5 };
@@ -101,15 +117,72 @@ export async function runScale(count: number): Promise<void> {
     theirs.propagation = b;
     for (const server of pair) await server.stop();
   }
+  for (const [which, side] of [['ours', ours], ['theirs', theirs]] as const) {
+    const limited = await runLimited(which, (cgroupProcs) => (which === 'ours'
+      ? startResolver({ ...common, cpus: everyCore, main, upstream: upstreamAddress, name: 'limited', cgroupProcs })
+      : startCoredns({ ...common, cpus: everyCore, binary: binaries.coredns, upstream: upstreamAddress, cgroupProcs })));
+    if (limited) side.limited = limited;
+  }
   const section = scaleSection({
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     command: `npm run bench:resolver -- --services ${count}`,
     machine: `${machine.cores} cores (${machine.cpuModel}), Linux ${machine.kernel}, Node.js ${machine.node}`,
-    shape, createSeconds, ours, theirs, cores,
+    shape, createSeconds, ours, theirs, cores, machineCores: machine.cores,
   });
   process.stdout.write(`\n${section}\n`);
   writeResults(join(ROOT, 'bench/RESULTS.md'), section, `resolver scale ${count}`);
   say(`bench/RESULTS.md updated (section "Resolver at ${count.toLocaleString('en-US')} Services")`);
+}
+
+/**
+ * Starts a server with its defaults inside a memory cgroup of DEFAULT_LIMIT_BYTES, as its pod
+ * runs: how long until it answers, how many threads it chose, its peak and whether the
+ * kernel OOM-killed it. Undefined where no cgroup can be made (not root).
+ */
+async function runLimited(which: 'ours' | 'theirs', start: (cgroupProcs: string) => Promise<RunningServer>): Promise<Limited | undefined> {
+  const limit = createMemoryLimit(`clusterdns-bench-scale-${which}`, DEFAULT_LIMIT_BYTES);
+  if (!limit) return undefined;
+  let server: RunningServer | undefined;
+  try {
+    server = await start(limit.procsFile);
+  } catch (error) {
+    say(`${which === 'ours' ? 'clusterdns resolver' : 'CoreDNS'} in ${DEFAULT_LIMIT_BYTES / 2 ** 20} MiB: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  let threads: number | undefined;
+  if (server) {
+    await sleep(SETTLE_MS);
+    if (server.metricsUrl) {
+      const metrics = await httpRequest({ url: server.metricsUrl }).catch(() => undefined);
+      const match = /^clusterdns_resolver_serving_threads (\d+)/m.exec(metrics?.body ?? '');
+      if (match) threads = Number(match[1]);
+    }
+    await server.stop();
+  }
+  const result = { startMs: server?.readyMs, threads, peakBytes: limit.peakBytes(), oomKills: limit.oomKills() };
+  say(`${server?.name ?? which} in ${DEFAULT_LIMIT_BYTES / 2 ** 20} MiB: ${result.startMs === undefined ? 'never answered' : `answering after ${fmt(result.startMs / 1000, 1)} s`}, peak ${fmt(result.peakBytes / 2 ** 20)} MiB, OOM kills ${result.oomKills}${threads ? `, ${threads} serving thread(s)` : ''}`);
+  limit.remove();
+  return result;
+}
+
+const LIMIT_MIB = DEFAULT_LIMIT_BYTES / 2 ** 20;
+
+/** The rows of the runs within the default limit that have a ratio. */
+function limitedRows(ours: Side, theirs: Side): Array<[string, number, number, number]> {
+  const start = (side: Side): number => (side.limited?.startMs ?? NaN) / 1000;
+  const peak = (side: Side): number => (side.limited?.peakBytes ?? NaN) / 2 ** 20;
+  return [
+    [`in the default ${LIMIT_MIB} MiB limit: start until answering (s)`, start(ours), start(theirs), 1],
+    [`in the default ${LIMIT_MIB} MiB limit: peak charged (MiB)`, peak(ours), peak(theirs), 0],
+  ];
+}
+
+/** The rows of the runs within the default limit that are counts, not measures. */
+function limitedTextRows(ours: Side, theirs: Side, cores: number): string[] {
+  const oom = (side: Side): string => (side.limited ? String(side.limited.oomKills) : 'n/a');
+  return [
+    `| in the default ${LIMIT_MIB} MiB limit: OOM kills | ${oom(ours)} | ${oom(theirs)} | |`,
+    `| in the default ${LIMIT_MIB} MiB limit: serving threads | ${ours.limited?.threads ?? 'n/a'} (threads: auto) | GOMAXPROCS ${cores} | |`,
+  ];
 }
 
 export interface ScaleReport {
@@ -121,6 +194,7 @@ export interface ScaleReport {
   readonly ours: Side;
   readonly theirs: Side;
   readonly cores: { readonly client: string; readonly server: string };
+  readonly machineCores: number;
 }
 
 /** The section's markdown (pure). */
@@ -135,6 +209,7 @@ export function scaleSection(report: ScaleReport): string {
   rows.push(['propagation p50 (ms)', ours.propagation?.p50Ms ?? NaN, theirs.propagation?.p50Ms ?? NaN, 1]);
   rows.push(['propagation p99 (ms)', ours.propagation?.p99Ms ?? NaN, theirs.propagation?.p99Ms ?? NaN, 1]);
   rows.push(['RSS 4 threads / 1 thread', mib(ours, 4) / mib(ours, 1), mib(theirs, 4) / mib(theirs, 1), 2]);
+  rows.push(...limitedRows(ours, theirs));
   const objects = 2 * shape.services;
   const busy = (m: Measured | undefined): string => (m ? `${fmt(m.otherPercent)} % (load ${fmt(m.load1, 2)})` : 'n/a');
   return [
@@ -146,10 +221,12 @@ export function scaleSection(report: ScaleReport): string {
     '| | clusterdns | CoreDNS | clusterdns / CoreDNS |',
     '|---|---|---|---|',
     ...rows.map(([label, a, b, digits]) => `| ${label} | ${fmt(a, digits)} | ${fmt(b, digits)} | ${ratio(a, b)} |`),
+    ...limitedTextRows(ours, theirs, report.machineCores),
     '',
     `- Start until answering: from process start until /ready answers 200 and the name of the first Service is answered (checked every 100 ms), so from a synced index. One server at a time; 1 thread on core ${report.cores.server}, more threads on every core. Both read the same JSON kubeconfig.`,
     `- RSS: VmRSS ${SETTLE_MS / 1000} s after the server first answered. CoreDNS's threads are GOMAXPROCS.`,
     `- QPS: dnsperf on core(s) ${report.cores.client}, ${SECONDS} s saturated after 3 s of warm-up, random cluster names. Other processes took ${busy(ours.qps)} / ${busy(theirs.qps)} of the machine meanwhile.`,
     `- Propagation: ${PROPAGATION_SAMPLES} Services created one after the other, both servers asked every millisecond until they answer.`,
+    `- Default limit: each server with its default settings on every core, in a memory cgroup of ${LIMIT_MIB} MiB (the memory limit of our Deployment and of kubeadm's CoreDNS), as its pod runs; peak charged is the cgroup's, read after ${SETTLE_MS / 1000} s of answering. "n/a" start: it never answered (OOM-killed while listing).`,
   ].join('\n');
 }

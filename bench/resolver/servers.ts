@@ -21,6 +21,8 @@ export interface RunningServer {
   readonly readyMs: number;
   /** The resolver's health endpoint (`http://127.0.0.1:PORT`), where /shadow is. */
   readonly healthUrl?: string;
+  /** The resolver's /metrics (`http://127.0.0.1:PORT/metrics`). */
+  readonly metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -28,6 +30,8 @@ export interface ServerStart {
   readonly dir: string;
   readonly cpus: string;
   readonly log: (line: string) => void;
+  /** A memory cgroup's `cgroup.procs` to run in (memory-limit.ts), as a pod runs within its limit. */
+  readonly cgroupProcs?: string;
 }
 
 /** Starts `command` on `cpus`; with `cgroupProcs`, in that cgroup from its first instruction (the shell joins, then execs). */
@@ -54,7 +58,10 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 function exitReason(child: ChildProcess, name: string): () => string | undefined {
-  return () => (child.exitCode !== null ? `${name} exited with ${child.exitCode}` : undefined);
+  return () => {
+    if (child.exitCode !== null) return `${name} exited with ${child.exitCode}`;
+    return child.signalCode !== null ? `${name} was killed by ${child.signalCode}` : undefined;
+  };
 }
 
 async function started(name: string, child: ChildProcess, port: number, began: number, ready: () => Promise<boolean>): Promise<RunningServer> {
@@ -89,8 +96,6 @@ export interface ResolverStart extends ServerStart {
   readonly name?: string;
   /** More of the resolver's configuration (such as `shadow`). */
   readonly config?: Readonly<Record<string, unknown>>;
-  /** A memory cgroup's `cgroup.procs` to run in (memory-limit.ts), as the pod runs within its limit. */
-  readonly cgroupProcs?: string;
 }
 
 export async function startResolver(options: ResolverStart): Promise<RunningServer> {
@@ -101,7 +106,7 @@ export async function startResolver(options: ResolverStart): Promise<RunningServ
   const child = launch('clusterdns-resolver', options.dir, options.cpus, process.execPath, [options.main, 'resolver', '--config', config, '--kubeconfig', options.kubeconfig], undefined, options.cgroupProcs);
   const server = await started('clusterdns resolver', child, ports.port, began, async () =>
     (await httpRequest({ url: `http://127.0.0.1:${ports.readyPort}/ready` })).status === 200 && answers(ports.port, options.probe));
-  return { ...server, healthUrl: `http://127.0.0.1:${ports.healthPort}` };
+  return { ...server, healthUrl: `http://127.0.0.1:${ports.healthPort}`, metricsUrl: `http://127.0.0.1:${ports.metricsPort}/metrics` };
 }
 
 /** `gomaxprocs`: the Go runtime's threads (GOMAXPROCS); by default one per core it may use. */
@@ -137,7 +142,7 @@ export async function startCoredns(options: ServerStart & { readonly binary: str
   writeFileSync(join(options.dir, 'Corefile'), corefile);
   const began = Date.now();
   const env = options.gomaxprocs ? { ...process.env, GOMAXPROCS: String(options.gomaxprocs) } : undefined;
-  const child = launch('coredns', options.dir, options.cpus, options.binary, ['-conf', join(options.dir, 'Corefile')], env);
+  const child = launch('coredns', options.dir, options.cpus, options.binary, ['-conf', join(options.dir, 'Corefile')], env, options.cgroupProcs);
   return started('CoreDNS', child, port, began, async () =>
     (await httpRequest({ url: `http://127.0.0.1:${ready}/ready` })).status === 200 && answers(port, options.probe));
 }

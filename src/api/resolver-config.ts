@@ -73,8 +73,10 @@ export const resolverConfigSchema = z.object({
   }).default({ idleTimeoutSeconds: 10, readTimeoutSeconds: 5, writeTimeoutSeconds: 5, maxConnections: 1000, bufferMiB: 8 }),
   /**
    * Threads that answer DNS, all on the same port: `auto` is one per core the process is
-   * given (CPU affinity and cgroup quota, as Go's GOMAXPROCS), at most 4. Each extra thread
-   * keeps its own copy of the index: memory grows with the threads (bench/RESULTS.md).
+   * given (CPU affinity and cgroup quota, as Go's GOMAXPROCS), at most 4, and no more than
+   * the memory limit holds beside the synced index (the extra threads start once it is
+   * synced). The threads share the index; each adds its own V8 isolate (about 32 MiB).
+   * A number is used as it is.
    */
   threads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
   /** Seconds to keep answering after SIGTERM while /ready fails (CoreDNS `health { lameduck }`). */

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { request } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import { request as plainRequest } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 
@@ -149,11 +150,17 @@ export class KubeClient {
   }
 }
 
+/**
+ * The body as text, decoded chunk by chunk: joining the chunks into one Buffer first would
+ * allocate a page of a large list (megabytes) outside the heap once more, and such
+ * allocations make V8 collect garbage early and often.
+ */
 function readBody(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('end', () => { resolve(Buffer.concat(chunks).toString('utf8')); });
+    const decoder = new StringDecoder('utf8');
+    let text = '';
+    res.on('data', (chunk: Buffer) => { text += decoder.write(chunk); });
+    res.on('end', () => { resolve(text + decoder.end()); });
     res.on('error', reject);
   });
 }

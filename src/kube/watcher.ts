@@ -16,9 +16,9 @@ import { Backoff, DEFAULT_BACKOFF } from './backoff.ts';
 import { KubeApiError } from './client.ts';
 import type { KubeClient } from './client.ts';
 
-/** What a watcher tells its consumer. */
-export type WatchEvent<T> =
-  | { readonly type: 'restarted'; readonly objects: readonly T[] }
+/** What a watcher tells its consumer; a relist's objects come as its gatherer gathered them (by default an array). */
+export type WatchEvent<T, L = readonly T[]> =
+  | { readonly type: 'restarted'; readonly objects: L }
   | { readonly type: 'applied'; readonly object: T }
   | { readonly type: 'deleted'; readonly object: T };
 
@@ -27,8 +27,8 @@ export type WatcherState =
   | { readonly phase: 'watching'; readonly resourceVersion: string };
 
 /** What the loop observed. Objects are already shrunk. */
-export type WatcherInput<T> =
-  | { readonly kind: 'listed'; readonly objects: readonly T[]; readonly resourceVersion: string }
+export type WatcherInput<T, L = readonly T[]> =
+  | { readonly kind: 'listed'; readonly objects: L; readonly resourceVersion: string }
   | { readonly kind: 'event'; readonly type: 'ADDED' | 'MODIFIED' | 'DELETED'; readonly object: T; readonly resourceVersion: string }
   | { readonly kind: 'bookmark'; readonly resourceVersion: string }
   /** The server ended the watch normally, or it was idle too long: resume where we were. */
@@ -38,15 +38,15 @@ export type WatcherInput<T> =
   /** Anything else that went wrong: retry the same step after a backoff. */
   | { readonly kind: 'failed'; readonly error: Error };
 
-export interface Step<T> {
+export interface Step<T, L = readonly T[]> {
   readonly next: WatcherState;
-  readonly emit?: WatchEvent<T>;
+  readonly emit?: WatchEvent<T, L>;
   /** Wait for the backoff before the next request. */
   readonly backoff: boolean;
 }
 
 /** The transition function of the watcher. */
-export function step<T>(state: WatcherState, input: WatcherInput<T>): Step<T> {
+export function step<T, L = readonly T[]>(state: WatcherState, input: WatcherInput<T, L>): Step<T, L> {
   switch (input.kind) {
     case 'listed':
       return { next: { phase: 'watching', resourceVersion: input.resourceVersion }, emit: { type: 'restarted', objects: input.objects }, backoff: false };
@@ -74,12 +74,29 @@ export interface ResourceRef {
   readonly fieldSelector?: string;
 }
 
-export interface WatcherOptions<T> {
+/**
+ * Gathers a list's objects as its pages arrive. By default into an array; a consumer that
+ * stores a list in another form (the resolver's shared tables) builds it page by page, so
+ * that a large list never lives in memory twice.
+ */
+export interface ListGatherer<T, L> {
+  add(object: T): void;
+  done(): L;
+}
+
+function arrayGatherer<T>(): ListGatherer<T, readonly T[]> {
+  const objects: T[] = [];
+  return { add: (object) => { objects.push(object); }, done: () => objects };
+}
+
+export interface WatcherOptions<T, L = readonly T[]> {
   readonly client: KubeClient;
   readonly resource: ResourceRef;
   /** Copies only what the consumer needs out of a raw object, the moment it arrives. */
   readonly shrink: (raw: RawObject) => T;
-  readonly onEvent: (event: WatchEvent<T>) => void;
+  readonly onEvent: (event: WatchEvent<T, L>) => void;
+  /** A fresh gatherer for each list (needed unless L is the default array). */
+  readonly gather?: () => ListGatherer<T, L>;
   /** Told about every failure (for logs and metrics); the watcher retries by itself. */
   readonly onError?: (error: Error) => void;
   readonly backoff?: Backoff;
@@ -118,14 +135,14 @@ export function watchTimeoutSeconds(random: () => number): number {
 }
 
 /** Runs list-and-watch until `signal` aborts. Nothing starts before `run()` is called. */
-export class Watcher<T> {
-  private readonly options: WatcherOptions<T>;
+export class Watcher<T, L = readonly T[]> {
+  private readonly options: WatcherOptions<T, L>;
   private readonly backoff: Backoff;
   private readonly random: () => number;
   private readonly now: () => number;
   private state: WatcherState = { phase: 'listing' };
 
-  constructor(options: WatcherOptions<T>) {
+  constructor(options: WatcherOptions<T, L>) {
     this.options = options;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
@@ -144,7 +161,7 @@ export class Watcher<T> {
   }
 
   /** Applies one input; returns true when the loop must back off before its next request. */
-  private feed(input: WatcherInput<T>): boolean {
+  private feed(input: WatcherInput<T, L>): boolean {
     if (input.kind === 'failed') this.options.onError?.(input.error);
     const result = step(this.state, input);
     this.state = result.next;
@@ -154,18 +171,18 @@ export class Watcher<T> {
   }
 
   /** Lists every page; a list is one input, so a consumer never sees half of one. */
-  private async list(): Promise<WatcherInput<T>> {
+  private async list(): Promise<WatcherInput<T, L>> {
     const { client, resource, shrink, pageSize = 500 } = this.options;
-    const objects: T[] = [];
+    const gatherer = this.options.gather?.() ?? (arrayGatherer<T>() as unknown as ListGatherer<T, L>);
     let continueToken: string | undefined;
     try {
       for (;;) {
         const page = await client.request<RawList>('GET', resource.path, {
           query: { limit: pageSize, continue: continueToken, labelSelector: resource.labelSelector, fieldSelector: resource.fieldSelector },
         });
-        for (const item of page.items ?? []) objects.push(shrink(item));
+        for (const item of page.items ?? []) gatherer.add(shrink(item));
         continueToken = page.metadata?.continue || undefined;
-        if (!continueToken) return { kind: 'listed', objects, resourceVersion: page.metadata?.resourceVersion ?? '' };
+        if (!continueToken) return { kind: 'listed', objects: gatherer.done(), resourceVersion: page.metadata?.resourceVersion ?? '' };
       }
     } catch (error) {
       // An expired continue token is a failure like any other: the next attempt lists afresh.
@@ -177,15 +194,15 @@ export class Watcher<T> {
    * One watch request. Events and bookmarks are fed in as they arrive, so a consumer sees a
    * change at once; the input returned says how the watch ended.
    */
-  private async watch(resourceVersion: string, signal: AbortSignal): Promise<WatcherInput<T>> {
+  private async watch(resourceVersion: string, signal: AbortSignal): Promise<WatcherInput<T, L>> {
     const { client, resource, shrink } = this.options;
     const began = this.now();
     let delivered = 0;
-    let ending: WatcherInput<T> | undefined;
+    let ending: WatcherInput<T, L> | undefined;
     try {
       await client.stream(resource.path, (line) => {
         if (ending) return;
-        const input = parseWatchLine(line, shrink);
+        const input = parseWatchLine<T, L>(line, shrink);
         if (input?.kind === 'gone' || input?.kind === 'failed') ending = input;
         else if (input) {
           delivered++;
@@ -215,7 +232,7 @@ export class Watcher<T> {
 }
 
 /** Parses one line of a watch stream into an input; undefined for lines to ignore. */
-export function parseWatchLine<T>(line: string, shrink: (raw: RawObject) => T): WatcherInput<T> | undefined {
+export function parseWatchLine<T, L = readonly T[]>(line: string, shrink: (raw: RawObject) => T): WatcherInput<T, L> | undefined {
   let event: RawWatchEvent;
   try {
     event = JSON.parse(line) as RawWatchEvent;

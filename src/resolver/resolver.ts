@@ -14,15 +14,17 @@ import type { ResolverConfig, ShadowConfig } from '../api/resolver-config.ts';
 import type { Backoff } from '../kube/backoff.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
+import type { WatchEvent } from '../kube/watcher.ts';
 import { ClusterIndex } from './cluster/cluster-index.ts';
 import { runClusterWatch, watchedKinds } from './cluster/watch.ts';
-import { defaultUpstreams, localAddresses } from './host-facts.ts';
+import { defaultUpstreams, localAddresses, readAnonymousBytes } from './host-facts.ts';
 import type { HostFacts } from './host-facts.ts';
 import { HttpEndpoints } from './http-endpoints.ts';
 import { QueryStats } from './metrics/query-stats.ts';
 import { ResolverMetrics } from './metrics/registry.ts';
 import { ServingStack } from './serve/serving-stack.ts';
 import { ServingThreads } from './serve/serving-threads.ts';
+import { autoThreads, mostThreads } from './serve/thread-budget.ts';
 import { ShadowReport } from './shadow/report.ts';
 import { Shadow } from './shadow/shadow.ts';
 
@@ -35,20 +37,6 @@ export interface ResolverOptions {
   readonly backoff?: () => Backoff;
 }
 
-/**
- * `threads: auto` uses at most this many: each thread holds a copy of the index, so memory
- * grows with every thread while a pod's query rate rarely needs more (bench/RESULTS.md).
- */
-export const MAX_AUTO_THREADS = 4;
-
-/**
- * The number of serving threads: the config's, or one per core the process is given
- * (`HostFacts.cores`), at most MAX_AUTO_THREADS.
- */
-export function threadCount(threads: ResolverConfig['threads'], cores: number): number {
-  return threads === 'auto' ? Math.min(MAX_AUTO_THREADS, Math.max(1, cores)) : threads;
-}
-
 export class Resolver {
   readonly index: ClusterIndex;
   readonly metrics: ResolverMetrics;
@@ -59,7 +47,10 @@ export class Resolver {
   private readonly http: HttpEndpoints;
   /** The main thread's shadow comparison and the process's report of it, with `shadow` configured. */
   private readonly shadow: { readonly tap: Shadow; readonly report: ShadowReport } | undefined;
-  private readonly threadsTotal: number;
+  /** The most serving threads the config allows (memory bounds are shared out over this many). */
+  private readonly mostThreads: number;
+  /** The extra threads being started once the index is synced (`threads: auto`). */
+  private startingThreads: Promise<void> | undefined;
   private watching: Promise<void> | undefined;
   private inLameduck = false;
   private markSynced: () => void = () => undefined;
@@ -70,13 +61,13 @@ export class Resolver {
     this.options = options;
     const { config, log, host } = options;
     const server = `dns://${config.listenAddress === '0.0.0.0' ? '' : config.listenAddress}:${config.port}`;
-    this.index = new ClusterIndex(watchedKinds(config.pods));
+    this.index = new ClusterIndex(watchedKinds(config.pods), { folds: true, onTable: (update) => { this.threads?.broadcast(update); } });
     const stats = new QueryStats(server);
     this.metrics = new ResolverMetrics(stats, host.version);
     const upstreams = defaultUpstreams(config, host.resolvConf);
     const locals = localAddresses(config.listenAddress, host.interfaces);
-    const count = threadCount(config.threads, host.cores);
-    this.threadsTotal = count;
+    const count = mostThreads(config.threads, host.cores);
+    this.mostThreads = count;
     this.shadow = config.shadow ? shadowOf(config.shadow, count, config.clusterDomain) : undefined;
     this.shadow?.report.register(this.metrics.registry);
     this.serving = new ServingStack({
@@ -84,7 +75,7 @@ export class Resolver {
     });
     this.threads = count > 1
       ? new ServingThreads({
-        count: count - 1, data: { config, server, upstreams, localAddresses: locals, threads: count }, log, metrics: this.metrics, snapshot: () => this.index.snapshot(),
+        data: { config, server, upstreams, localAddresses: locals, threads: count }, log, metrics: this.metrics, snapshot: () => this.index.snapshot(),
         onShadow: (source, snapshot) => { this.shadow?.report.absorb(source, snapshot); },
       })
       : undefined;
@@ -112,21 +103,57 @@ export class Resolver {
     ], (error) => { log.warn({ err: error.message }, 'HTTP endpoint error'); });
   }
 
-  /** Binds the DNS and HTTP ports, starts the serving threads and the watches. */
+  /**
+   * Binds the DNS and HTTP ports, starts the serving threads and the watches. A number of
+   * threads set in the config starts now; with `threads: auto`, the extra threads start once
+   * the index is synced, as many as the memory limit holds (thread-budget.ts).
+   */
   async start(): Promise<void> {
     await this.shadow?.tap.start();
     await this.serving.start();
-    await this.threads?.start();
+    const auto = this.options.config.threads === 'auto';
+    if (auto) this.metrics.servingThreads(1);
+    else await this.startThreads(this.mostThreads, undefined);
     this.metrics.start();
     await this.http.start();
     const { config, client, log } = this.options;
     this.watching = runClusterWatch({
       client, index: this.index, pods: config.pods, metrics: this.metrics, log,
-      onEvent: (kind, event) => { this.threads?.broadcast(kind, event); },
-      onSynced: () => { this.markSynced(); },
+      // A relist of a kind with a shared table reaches the threads as that table (onTable above).
+      onEvent: (kind, event) => { if (event.type !== 'restarted' || kind === 'namespaces') this.threads?.broadcast({ type: 'event', kind, event: event as WatchEvent<unknown> }); },
+      onSynced: () => {
+        this.markSynced();
+        if (auto) this.startingThreads = this.startAutoThreads();
+      },
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
     }, this.abort.signal);
-    log.info({ address: config.listenAddress, port: config.port, zone: config.clusterDomain, threads: this.threadsTotal }, 'resolver listening');
+    log.info({ address: config.listenAddress, port: config.port, zone: config.clusterDomain, mostThreads: this.mostThreads }, 'resolver listening');
+  }
+
+  /** Starts as many threads as the memory limit holds beside the synced index. */
+  private async startAutoThreads(): Promise<void> {
+    const { config, host } = this.options;
+    const MIB = 2 ** 20;
+    const choice = autoThreads({
+      most: this.mostThreads,
+      limitBytes: host.memoryLimitBytes,
+      heldBytes: readAnonymousBytes(),
+      reservedBytes: (config.upstream.cacheMiB + config.tcp.bufferMiB) * MIB,
+    });
+    await this.startThreads(choice.threads, choice.reason);
+  }
+
+  private async startThreads(total: number, reason: string | undefined): Promise<void> {
+    const { log } = this.options;
+    try {
+      if (total > 1) await this.threads?.start(total - 1);
+      this.metrics.servingThreads(total);
+      log.info({ threads: total, ...(reason ? { reason } : {}) }, 'serving threads');
+    } catch (error) {
+      log.error({ err: error instanceof Error ? error.message : String(error) }, 'serving threads failed to start; the main thread serves alone');
+      this.metrics.servingThreads(1);
+      if (this.options.config.threads !== 'auto') throw error;
+    }
   }
 
   /** 200 on /ready: synced, and not shutting down. */
@@ -146,6 +173,7 @@ export class Resolver {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.watching;
+    await this.startingThreads;
     await this.threads?.stop();
     await this.serving.close();
     await this.shadow?.tap.close();

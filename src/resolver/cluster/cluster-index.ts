@@ -2,179 +2,95 @@
  * The record index: Services, EndpointSlices, Namespaces and (in `pods: verified` mode) Pods,
  * kept in the shapes lookups need: by namespace and name, by service, and by IP for PTR.
  *
- * One writer (the watches) applies watch events; a `restarted` event (a fresh list)
- * rebuilds that kind's maps aside and swaps them in at once, so a lookup never sees half a
- * list. `synced` turns true once every watched kind has been listed and stays true: after
- * an apiserver outage the old content keeps answering until the new list is in.
+ * Services, EndpointSlices and Pods live in shared tables (shared-table.ts) that every serving
+ * thread reads, so memory does not grow with threads; the changes since a table was built
+ * lie over it (layered-table.ts). The main thread is the one writer: a `restarted` event (a
+ * fresh list) becomes a new table, swapped in at once so a lookup never sees half a list,
+ * and once a kind holds enough changes they are folded into a new table. Each new table
+ * goes to `onTable`, for the serving threads to `adopt`; the threads apply the same change
+ * events to their own layer meanwhile. Namespaces are few and stay an ordinary set.
+ *
+ * `synced` turns true once every watched kind has been listed and stays true: after an
+ * apiserver outage the old content keeps answering until the new list is in.
  * Pure apart from the injected clock (the SOA serial is the time of the last change).
  */
-import type { WatchEvent } from '../../kube/watcher.ts';
+import type { ListGatherer, WatchEvent } from '../../kube/watcher.ts';
+import { LayeredTable } from './layered-table.ts';
 import type { NamespaceRecord, PodRecord, ServiceRecord, SliceRecord } from './objects.ts';
+import { POD_LAYOUT, SERVICE_LAYOUT, SLICE_LAYOUT, recordKey, serviceKey } from './record-layouts.ts';
+import { TableBuilder } from './shared-table.ts';
+import type { KindLayout, SharedTableData } from './shared-table.ts';
 
 export type IndexedKind = 'services' | 'endpointslices' | 'namespaces' | 'pods';
+export type TableKind = Exclude<IndexedKind, 'namespaces'>;
 
-type Nested<T> = Map<string, Map<string, T>>;
+/** What brings another thread's index up to date: a watch event, or a kind's new table. */
+export type IndexUpdate =
+  | { readonly type: 'event'; readonly kind: IndexedKind; readonly event: WatchEvent<unknown> }
+  /** `listed`: the table is a fresh list (not changes folded in), so the kind is synced. */
+  | { readonly type: 'table'; readonly kind: TableKind; readonly table: SharedTableData; readonly listed: boolean };
 
-const EMPTY: readonly never[] = Object.freeze([]);
-
-function nestedGet<T>(map: Nested<T>, outer: string, inner: string): T | undefined {
-  return map.get(outer)?.get(inner);
-}
-
-function nestedSet<T>(map: Nested<T>, outer: string, inner: string, value: T): void {
-  let level = map.get(outer);
-  if (!level) {
-    level = new Map<string, T>();
-    map.set(outer, level);
-  }
-  level.set(inner, value);
-}
-
-function nestedDelete<T>(map: Nested<T>, outer: string, inner: string): void {
-  const level = map.get(outer);
-  if (!level) return;
-  level.delete(inner);
-  if (level.size === 0) map.delete(outer);
+/**
+ * Changes a kind holds before they are folded into a new table: enough that folding (which
+ * re-encodes the whole kind) is rare, few enough that each thread's layer stays small.
+ */
+export function foldThreshold(tableCount: number): number {
+  return Math.max(1024, Math.floor(tableCount / 8));
 }
 
 /**
- * Lists by key (the objects that have an address) hold a lone object as itself, not as an
- * array of one: nearly every address belongs to one object, and an array each would add a
- * third to the index of a large cluster. Objects are never arrays.
+ * A relist of a kind with a table: its objects, or the table built from them as the list's
+ * pages came in (gatherTable), so that a large list is never held as objects as well.
  */
-type Listed<T> = Map<string, T | T[]>;
+export type Listed<T> = readonly T[] | { readonly table: SharedTableData };
 
-function listAdd<T>(map: Listed<T>, key: string, value: T): void {
-  const values = map.get(key);
-  if (values === undefined) map.set(key, value);
-  else if (Array.isArray(values)) values.push(value);
-  else map.set(key, [values, value]);
+/** A list gatherer that builds a kind's table page by page (leaving out terminating pods, which are never added). */
+export function gatherTable<T extends ServiceRecord | SliceRecord | PodRecord>(kind: TableKind): ListGatherer<T, Listed<T>> {
+  const builder = new TableBuilder(LAYOUTS[kind] as unknown as KindLayout<T>);
+  return {
+    add: (object) => { if (!(kind === 'pods' && (object as PodRecord).terminating)) builder.add(object); },
+    done: () => ({ table: builder.finish() }),
+  };
 }
 
-function listRemove<T>(map: Listed<T>, key: string, value: T): void {
-  const values = map.get(key);
-  if (values === undefined) return;
-  if (!Array.isArray(values)) {
-    if (values === value) map.delete(key);
-    return;
-  }
-  const rest = values.filter((v) => v !== value);
-  if (rest.length > 1) map.set(key, rest);
-  else if (rest.length === 1 && rest[0] !== undefined) map.set(key, rest[0]);
-  else map.delete(key);
+export interface IndexOptions {
+  readonly now?: () => number;
+  /** Told of every new table (the main thread passes it to the serving threads). */
+  readonly onTable?: (update: Extract<IndexUpdate, { type: 'table' }>) => void;
+  /** Folds changes into new tables; only the main thread does (threads adopt what it folds). */
+  readonly folds?: boolean;
 }
 
-function listGet<T>(map: Listed<T>, key: string): readonly T[] {
-  const values = map.get(key);
-  if (values === undefined) return EMPTY;
-  return Array.isArray(values) ? values : [values];
-}
-
-function same<T>(a: T | undefined, b: T): boolean {
-  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** One kind's maps; `find` gives the stored version of an object (by its key). */
-interface Table<T> {
-  add(object: T): void;
-  remove(object: T): void;
-  find(object: T): T | undefined;
-}
-
-class ServiceTable implements Table<ServiceRecord> {
-  byName: Nested<ServiceRecord> = new Map();
-  byIp: Listed<ServiceRecord> = new Map();
-  size = 0;
-
-  add(service: ServiceRecord): void {
-    nestedSet(this.byName, service.namespace, service.name, service);
-    for (const ip of service.clusterIPs) listAdd(this.byIp, ip, service);
-    this.size++;
-  }
-
-  remove(service: ServiceRecord): void {
-    nestedDelete(this.byName, service.namespace, service.name);
-    for (const ip of service.clusterIPs) listRemove(this.byIp, ip, service);
-    this.size--;
-  }
-
-  find(service: ServiceRecord): ServiceRecord | undefined {
-    return nestedGet(this.byName, service.namespace, service.name);
-  }
-}
-
-class SliceTable implements Table<SliceRecord> {
-  byKey = new Map<string, SliceRecord>();
-  byService: Nested<SliceRecord[]> = new Map();
-  byIp: Listed<SliceRecord> = new Map();
-  addresses = 0;
-
-  add(slice: SliceRecord): void {
-    this.byKey.set(`${slice.namespace}/${slice.name}`, slice);
-    const list = nestedGet(this.byService, slice.namespace, slice.service);
-    if (list) list.push(slice);
-    else nestedSet(this.byService, slice.namespace, slice.service, [slice]);
-    for (const address of slice.addresses) listAdd(this.byIp, address.ip, slice);
-    this.addresses += slice.addresses.length;
-  }
-
-  remove(slice: SliceRecord): void {
-    this.byKey.delete(`${slice.namespace}/${slice.name}`);
-    const rest = (nestedGet(this.byService, slice.namespace, slice.service) ?? []).filter((s) => s !== slice);
-    if (rest.length > 0) nestedSet(this.byService, slice.namespace, slice.service, rest);
-    else nestedDelete(this.byService, slice.namespace, slice.service);
-    for (const address of slice.addresses) listRemove(this.byIp, address.ip, slice);
-    this.addresses -= slice.addresses.length;
-  }
-
-  find(slice: SliceRecord): SliceRecord | undefined {
-    return this.byKey.get(`${slice.namespace}/${slice.name}`);
-  }
-}
-
-class PodTable implements Table<PodRecord> {
-  byKey = new Map<string, PodRecord>();
-  byIp: Listed<PodRecord> = new Map();
-
-  add(pod: PodRecord): void {
-    this.byKey.set(`${pod.namespace}/${pod.name}`, pod);
-    for (const ip of pod.ips) listAdd(this.byIp, ip, pod);
-  }
-
-  remove(pod: PodRecord): void {
-    this.byKey.delete(`${pod.namespace}/${pod.name}`);
-    for (const ip of pod.ips) listRemove(this.byIp, ip, pod);
-  }
-
-  find(pod: PodRecord): PodRecord | undefined {
-    return this.byKey.get(`${pod.namespace}/${pod.name}`);
-  }
-}
+const TABLE_KINDS: readonly TableKind[] = ['services', 'endpointslices', 'pods'];
+const LAYOUTS = { services: SERVICE_LAYOUT, endpointslices: SLICE_LAYOUT, pods: POD_LAYOUT } as const;
 
 export class ClusterIndex {
-  private services = new ServiceTable();
-  private slices = new SliceTable();
+  private readonly layers = {
+    services: new LayeredTable<ServiceRecord>(SERVICE_LAYOUT),
+    endpointslices: new LayeredTable<SliceRecord>(SLICE_LAYOUT),
+    pods: new LayeredTable<PodRecord>(POD_LAYOUT),
+  } as const;
   private namespaces = new Set<string>();
-  private pods = new PodTable();
   private readonly pending: Set<IndexedKind>;
+  private readonly options: IndexOptions;
   private readonly now: () => number;
   private modifiedSeconds: number;
+  private foldScheduled = false;
 
   /** `kinds`: the kinds that are watched and must be listed before the index is synced. */
-  constructor(kinds: readonly IndexedKind[], now: () => number = Date.now) {
+  constructor(kinds: readonly IndexedKind[], options: IndexOptions = {}) {
     this.pending = new Set(kinds);
-    this.now = now;
-    this.modifiedSeconds = Math.floor(now() / 1000);
+    this.options = options;
+    this.now = options.now ?? Date.now;
+    this.modifiedSeconds = Math.floor(this.now() / 1000);
   }
 
-  applyServices(event: WatchEvent<ServiceRecord>): void {
-    const fresh = this.update('services', event, this.services, () => new ServiceTable());
-    if (fresh) this.services = fresh;
+  applyServices(event: WatchEvent<ServiceRecord, Listed<ServiceRecord>>): void {
+    this.update('services', event);
   }
 
-  applySlices(event: WatchEvent<SliceRecord>): void {
-    const fresh = this.update('endpointslices', event, this.slices, () => new SliceTable());
-    if (fresh) this.slices = fresh;
+  applySlices(event: WatchEvent<SliceRecord, Listed<SliceRecord>>): void {
+    this.update('endpointslices', event);
   }
 
   applyNamespaces(event: WatchEvent<NamespaceRecord>): void {
@@ -192,35 +108,21 @@ export class ClusterIndex {
     this.touch();
   }
 
-  applyPods(event: WatchEvent<PodRecord>): void {
+  applyPods(event: WatchEvent<PodRecord, Listed<PodRecord>>): void {
     // A terminating pod keeps answering with what it had until it is deleted, and is never added.
-    if (event.type === 'restarted') event = { type: 'restarted', objects: event.objects.filter((pod) => !pod.terminating) };
+    if (event.type === 'restarted' && Array.isArray(event.objects)) event = { type: 'restarted', objects: (event.objects as readonly PodRecord[]).filter((pod) => !pod.terminating) };
     else if (event.type === 'applied' && event.object.terminating) return;
-    const fresh = this.update('pods', event, this.pods, () => new PodTable());
-    if (fresh) this.pods = fresh;
+    this.update('pods', event);
   }
 
-  /**
-   * Applies an event to a kind's table: a relist fills a new table, returned for the caller
-   * to swap in at once; a change replaces the stored version (an unchanged object changes nothing).
-   */
-  private update<T, Kind extends Table<T>>(kind: IndexedKind, event: WatchEvent<T>, table: Kind, create: () => Kind): Kind | undefined {
-    if (event.type === 'restarted') {
-      const fresh = create();
-      for (const object of event.objects) fresh.add(object);
-      this.listed(kind);
-      return fresh;
+  /** Applies an event or a new table of any kind (what the main thread passes to the others). */
+  apply(update: IndexUpdate): void {
+    if (update.type === 'table') {
+      this.layers[update.kind].reset(update.table);
+      if (update.listed) this.listed(update.kind);
+      return;
     }
-    const old = table.find(event.object);
-    if (event.type === 'applied' && same(old, event.object)) return undefined;
-    if (old) table.remove(old);
-    if (event.type === 'applied') table.add(event.object);
-    this.touch();
-    return undefined;
-  }
-
-  /** Applies an event of any kind (events that cross threads say their kind). */
-  apply(kind: IndexedKind, event: WatchEvent<unknown>): void {
+    const { kind, event } = update;
     switch (kind) {
       case 'services':
         this.applyServices(event as WatchEvent<ServiceRecord>);
@@ -238,19 +140,20 @@ export class ClusterIndex {
   }
 
   /**
-   * The content of every kind listed so far, as the `restarted` events that rebuild it (to
-   * bring a new serving thread up to date).
+   * Everything another thread needs to hold the same content: each listed kind's table, the
+   * changes over it as events, and the namespaces as a relist.
    */
-  snapshot(): Array<{ kind: IndexedKind; event: WatchEvent<unknown> }> {
-    const listed = (kind: IndexedKind): boolean => !this.pending.has(kind);
-    const out: Array<{ kind: IndexedKind; event: WatchEvent<unknown> }> = [];
-    const add = (kind: IndexedKind, objects: unknown[]): void => {
-      if (listed(kind)) out.push({ kind, event: { type: 'restarted', objects } });
-    };
-    add('namespaces', [...this.namespaces].map((name) => ({ name })));
-    add('services', [...this.services.byName.values()].flatMap((level) => [...level.values()]));
-    add('endpointslices', [...this.slices.byKey.values()]);
-    add('pods', [...this.pods.byKey.values()]);
+  snapshot(): IndexUpdate[] {
+    const out: IndexUpdate[] = [];
+    if (!this.pending.has('namespaces')) {
+      out.push({ type: 'event', kind: 'namespaces', event: { type: 'restarted', objects: [...this.namespaces].map((name) => ({ name })) } });
+    }
+    for (const kind of TABLE_KINDS) {
+      if (this.pending.has(kind)) continue;
+      const layer = this.layers[kind];
+      out.push({ type: 'table', kind, table: layer.table, listed: true });
+      for (const { record, live } of layer.changed()) out.push({ type: 'event', kind, event: { type: live ? 'applied' : 'deleted', object: record } });
+    }
     return out;
   }
 
@@ -269,35 +172,86 @@ export class ClusterIndex {
   }
 
   service(namespace: string, name: string): ServiceRecord | undefined {
-    return nestedGet(this.services.byName, namespace, name);
+    return this.layers.services.get(recordKey({ namespace, name }));
   }
 
   /** The slices labelled with this service name (ready addresses only). */
   slicesOf(namespace: string, service: string): readonly SliceRecord[] {
-    return nestedGet(this.slices.byService, namespace, service) ?? EMPTY;
+    return this.layers.endpointslices.find('service', serviceKey(namespace, service));
   }
 
   servicesWithIp(ip: string): readonly ServiceRecord[] {
-    return listGet(this.services.byIp, ip);
+    return this.layers.services.find('ip', ip);
   }
 
   slicesWithIp(ip: string): readonly SliceRecord[] {
-    return listGet(this.slices.byIp, ip);
+    return this.layers.endpointslices.find('ip', ip);
   }
 
   podsWithIp(ip: string): readonly PodRecord[] {
-    return listGet(this.pods.byIp, ip);
+    return this.layers.pods.find('ip', ip);
   }
 
   /** Sizes, for logs and tests. */
   get counts(): { services: number; slices: number; addresses: number; namespaces: number; pods: number } {
     return {
-      services: this.services.size,
-      slices: this.slices.byKey.size,
-      addresses: this.slices.addresses,
+      services: this.layers.services.size,
+      slices: this.layers.endpointslices.size,
+      addresses: this.layers.endpointslices.weight,
       namespaces: this.namespaces.size,
-      pods: this.pods.byKey.size,
+      pods: this.layers.pods.size,
     };
+  }
+
+  /** Bytes of shared memory the tables hold (the index's share of the process's memory). */
+  get sharedBytes(): number {
+    let total = 0;
+    for (const kind of TABLE_KINDS) total += tableBytes(this.layers[kind].table);
+    return total;
+  }
+
+  /**
+   * Applies an event to a kind: a relist becomes a new table, swapped in at once; a change
+   * replaces the stored version of the object (an unchanged object changes nothing).
+   */
+  private update<T extends ServiceRecord | SliceRecord | PodRecord>(kind: TableKind, event: WatchEvent<T, Listed<T>>): void {
+    const layer = this.layers[kind] as unknown as LayeredTable<T>;
+    if (event.type === 'restarted') {
+      const listed = event.objects;
+      let table: SharedTableData;
+      if (Array.isArray(listed)) table = layer.replace(listed as readonly T[]);
+      else {
+        table = (listed as { readonly table: SharedTableData }).table;
+        layer.reset(table);
+      }
+      this.listed(kind);
+      this.options.onTable?.({ type: 'table', kind, table, listed: true });
+      return;
+    }
+    const old = layer.get(recordKey(event.object));
+    if (event.type === 'applied' && old !== undefined && layer.same(old, event.object)) return;
+    if (event.type === 'deleted' && old === undefined) return;
+    layer.set(event.object, event.type === 'applied');
+    this.touch();
+    if (this.options.folds && layer.changeCount > foldThreshold(layer.table.count)) this.scheduleFold();
+  }
+
+  /**
+   * Folds every kind's changes into new tables, after the event that crossed the threshold
+   * has been passed on: a thread must see the events before the table that holds them.
+   */
+  private scheduleFold(): void {
+    if (this.foldScheduled) return;
+    this.foldScheduled = true;
+    setImmediate(() => {
+      this.foldScheduled = false;
+      for (const kind of TABLE_KINDS) {
+        const layer = this.layers[kind];
+        if (layer.changeCount <= foldThreshold(layer.table.count)) continue;
+        const table = layer.fold();
+        this.options.onTable?.({ type: 'table', kind, table, listed: false });
+      }
+    }).unref();
   }
 
   private listed(kind: IndexedKind): void {
@@ -308,4 +262,12 @@ export class ClusterIndex {
   private touch(): void {
     this.modifiedSeconds = Math.floor(this.now() / 1000);
   }
+}
+
+function tableBytes(table: SharedTableData): number {
+  let total = table.records.byteLength + table.recordEnds.byteLength;
+  for (const map of Object.values(table.keys)) {
+    total += map.slots.byteLength + map.hashes.byteLength + map.byteEnds.byteLength + map.postingEnds.byteLength + map.bytes.byteLength + map.postings.byteLength;
+  }
+  return total;
 }

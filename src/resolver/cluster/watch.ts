@@ -14,11 +14,12 @@ import type { Backoff } from '../../kube/backoff.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Logger } from '../../kube/log.ts';
 import { Watcher } from '../../kube/watcher.ts';
-import type { RawObject, ResourceRef, WatchEvent } from '../../kube/watcher.ts';
+import type { ListGatherer, RawObject, ResourceRef, WatchEvent } from '../../kube/watcher.ts';
 import type { ResolverMetrics } from '../metrics/registry.ts';
-import type { ClusterIndex, IndexedKind } from './cluster-index.ts';
+import { gatherTable } from './cluster-index.ts';
+import type { ClusterIndex, IndexedKind, Listed } from './cluster-index.ts';
 import { shrinkEndpointSlice, shrinkNamespace, shrinkPod, shrinkService } from './objects.ts';
-import type { SliceRecord } from './objects.ts';
+import type { NamespaceRecord, SliceRecord } from './objects.ts';
 
 export interface ClusterWatchOptions {
   readonly client: KubeClient;
@@ -28,8 +29,11 @@ export interface ClusterWatchOptions {
   readonly log: Logger;
   /** A fresh backoff per watch (tests pass short ones). */
   readonly backoff?: () => Backoff;
-  /** Told every event after the index applied it (the serving threads get a copy). */
-  readonly onEvent?: (kind: IndexedKind, event: WatchEvent<unknown>) => void;
+  /**
+   * Told every event after the index applied it (the serving threads get a copy). A relist
+   * of Services, EndpointSlices or Pods comes as the table built from it, not as objects.
+   */
+  readonly onEvent?: (kind: IndexedKind, event: WatchEvent<unknown, unknown>) => void;
   /** Told once, when every kind has been listed. */
   readonly onSynced?: () => void;
   readonly now?: () => number;
@@ -47,6 +51,13 @@ const RESOURCES: Record<IndexedKind, ResourceRef> = {
   pods: { path: '/api/v1/pods', fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown' },
 };
 
+/**
+ * Objects per list page. client-go's 500 makes a 50,000-object kind 100 round trips, and
+ * the time goes to the apiserver's per-page work; 5,000 lists the same in half the time
+ * (bench/RESULTS.md), and a page of EndpointSlices is then a few MiB while it is shrunk.
+ */
+export const LIST_PAGE_SIZE = 5000;
+
 /** Runs the watches until `signal` aborts; resolves once they have all stopped. */
 export async function runClusterWatch(options: ClusterWatchOptions, signal: AbortSignal): Promise<void> {
   const { index, log } = options;
@@ -62,15 +73,17 @@ export async function runClusterWatch(options: ClusterWatchOptions, signal: Abor
   const onError = (kind: IndexedKind) => (error: Error): void => {
     log.warn({ kind, err: error.message }, 'watch failed; retrying');
   };
-  const watch = <T>(kind: IndexedKind, shrink: (raw: RawObject) => T, apply: (event: WatchEvent<T>) => void): Promise<void> => {
-    const watcher = new Watcher<T>({
+  const watch = <T>(kind: IndexedKind, shrink: (raw: RawObject) => T, apply: (event: WatchEvent<T, Listed<T>>) => void, gather?: () => ListGatherer<T, Listed<T>>): Promise<void> => {
+    const watcher = new Watcher<T, Listed<T>>({
       client: options.client,
       resource: RESOURCES[kind],
       shrink,
+      pageSize: LIST_PAGE_SIZE,
+      ...(gather ? { gather } : {}),
       onEvent: (event) => {
         apply(event);
         options.onEvent?.(kind, event);
-        if (event.type === 'restarted') log.info({ kind, objects: event.objects.length }, 'listed');
+        if (event.type === 'restarted') log.info({ kind, objects: listedCount(event.objects) }, 'listed');
         afterEvent();
       },
       onError: onError(kind),
@@ -79,15 +92,20 @@ export async function runClusterWatch(options: ClusterWatchOptions, signal: Abor
     return watcher.run(signal);
   };
   const runs = [
-    watch('services', shrinkService, (e) => { index.applyServices(e); }),
+    watch('services', shrinkService, (e) => { index.applyServices(e); }, () => gatherTable('services')),
     watch('endpointslices', shrinkEndpointSlice, (e) => {
       index.applySlices(e);
       if (e.type !== 'restarted') observeProgramming(e.object, options, now());
-    }),
-    watch('namespaces', shrinkNamespace, (e) => { index.applyNamespaces(e); }),
+    }, () => gatherTable('endpointslices')),
+    // Without a gatherer, a relist of namespaces is an array.
+    watch('namespaces', shrinkNamespace, (e) => { index.applyNamespaces(e as WatchEvent<NamespaceRecord>); }),
   ];
-  if (options.pods === 'verified') runs.push(watch('pods', shrinkPod, (e) => { index.applyPods(e); }));
+  if (options.pods === 'verified') runs.push(watch('pods', shrinkPod, (e) => { index.applyPods(e); }, () => gatherTable('pods')));
   await Promise.all(runs);
+}
+
+function listedCount(listed: Listed<unknown>): number {
+  return Array.isArray(listed) ? listed.length : (listed as { readonly table: { readonly count: number } }).table.count;
 }
 
 /** Time from the change that triggered an EndpointSlice update to the moment it is answerable. */

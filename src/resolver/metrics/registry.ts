@@ -16,6 +16,7 @@ export class ResolverMetrics {
   readonly stats: QueryStats;
   private readonly programming: Histogram;
   private readonly restarts: Counter;
+  private readonly threads: Gauge;
   private readonly remoteCaches = new Map<string, CacheSizes>();
 
   constructor(stats: QueryStats, version: string) {
@@ -37,6 +38,7 @@ export class ResolverMetrics {
         this.set(caches().reduce((sum, c) => sum + c.bytes, 0));
       },
     });
+    this.threads = new Gauge({ name: 'clusterdns_resolver_serving_threads', help: 'Serving threads running, the main thread\'s included (with threads: auto, as many as the memory limit holds).', registers: [registry] });
     this.restarts = new Counter({ name: 'clusterdns_resolver_thread_restarts_total', help: 'Serving threads that died and were started again.', registers: [registry] });
     this.programming = new Histogram({
       name: 'coredns_kubernetes_dns_programming_duration_seconds', help: 'Histogram of the time (in seconds) it took to program a dns instance.',
@@ -57,6 +59,10 @@ export class ResolverMetrics {
   absorb(source: string, snapshot: StatsSnapshot): void {
     for (const metric of this.stats.all()) metric.absorb(source, snapshot.metrics[metric.name] ?? []);
     this.remoteCaches.set(source, snapshot.cache);
+  }
+
+  servingThreads(count: number): void {
+    this.threads.set(count);
   }
 
   threadRestarted(): void {

@@ -3,9 +3,10 @@
  *
  * Each thread (thread-main.ts) binds the DNS port with SO_REUSEPORT, next to the main
  * thread's sockets, and the kernel spreads queries over them. The apiserver sees one set of
- * watches whatever the number of threads: the main thread watches and passes every event
- * on, and each thread keeps its own copy of the index (the price: memory per thread, see
- * bench/RESULTS.md). A thread that dies is started again with the main thread's index,
+ * watches whatever the number of threads: the main thread watches, and every thread reads
+ * the same shared tables of the index (cluster-index.ts), so a thread adds its isolate's
+ * memory but no copy of the cluster; the main thread passes on each change and each new
+ * table. A thread that dies is started again with the main thread's index,
  * after a backoff that grows while it keeps dying (restart-policy.ts; counted in
  * `clusterdns_resolver_thread_restarts_total`); the other threads, the main thread's among
  * them, go on serving meanwhile. /metrics adds up every thread's counters at scrape time.
@@ -13,8 +14,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ResolverConfig } from '../../api/resolver-config.ts';
 import type { Logger } from '../../kube/log.ts';
-import type { WatchEvent } from '../../kube/watcher.ts';
-import type { IndexedKind } from '../cluster/cluster-index.ts';
+import type { IndexUpdate } from '../cluster/cluster-index.ts';
 import type { StatsSnapshot } from '../metrics/query-stats.ts';
 import type { ResolverMetrics } from '../metrics/registry.ts';
 import type { ShadowSnapshot } from '../shadow/stats.ts';
@@ -32,7 +32,7 @@ export interface ThreadData {
 }
 
 export type ToThread =
-  | { readonly type: 'event'; readonly kind: IndexedKind; readonly event: WatchEvent<unknown> }
+  | IndexUpdate
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'stop' };
 
@@ -42,12 +42,11 @@ export type ToMain =
   | { readonly type: 'log'; readonly level: 'error' | 'warn'; readonly fields: object; readonly message: string };
 
 export interface ServingThreadsOptions {
-  readonly count: number;
   readonly data: ThreadData;
   readonly log: Logger;
   readonly metrics: ResolverMetrics;
-  /** The index as events, for a thread that starts after the watches did. */
-  readonly snapshot: () => ReadonlyArray<{ kind: IndexedKind; event: WatchEvent<unknown> }>;
+  /** The index as updates (its shared tables and the changes over them), for a thread that starts after the watches did. */
+  readonly snapshot: () => readonly IndexUpdate[];
   readonly restarts?: RestartPolicy;
   readonly now?: () => number;
   /** Takes a thread's shadow counts (with shadowing on), collected with its other counters. */
@@ -72,15 +71,14 @@ export class ServingThreads {
     this.now = options.now ?? Date.now;
   }
 
-  /** Starts the threads and resolves once each listens. */
-  async start(): Promise<void> {
-    await Promise.all(Array.from({ length: this.options.count }, (_, i) => this.spawn(i + 1)));
+  /** Starts `count` threads and resolves once each listens. */
+  async start(count: number): Promise<void> {
+    await Promise.all(Array.from({ length: count }, (_, i) => this.spawn(i + 1)));
   }
 
-  /** Passes a watch event to every thread. */
-  broadcast(kind: IndexedKind, event: WatchEvent<unknown>): void {
-    const message: ToThread = { type: 'event', kind, event };
-    for (const worker of this.workers.values()) worker.postMessage(message);
+  /** Passes a watch event or a new shared table to every thread (a table's memory is shared, not copied). */
+  broadcast(update: IndexUpdate): void {
+    for (const worker of this.workers.values()) worker.postMessage(update satisfies ToThread);
   }
 
   /** Asks every thread for its counters and hands them to the metrics (a thread that does not answer in time is skipped). */
@@ -119,7 +117,7 @@ export class ServingThreads {
     const { log } = this.options;
     const worker = new Worker(SCRIPT, { workerData: this.options.data });
     this.workers.set(thread, worker);
-    for (const { kind, event } of this.options.snapshot()) worker.postMessage({ type: 'event', kind, event } satisfies ToThread);
+    for (const update of this.options.snapshot()) worker.postMessage(update satisfies ToThread);
     return new Promise((resolve, reject) => {
       worker.on('message', (message: ToMain) => {
         switch (message.type) {

@@ -1,6 +1,6 @@
 /**
- * A serving thread (see serving-threads.ts): its own copy of the index, fed with the watch events
- * the main thread receives, its own upstream cache and sockets on the shared port. It
+ * A serving thread (see serving-threads.ts): the index's shared tables with its own layer of
+ * the changes the main thread passes on, its own upstream cache and sockets on the shared port. It
  * reports its counters when asked and stops when told.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -34,7 +34,8 @@ const stack = new ServingStack({
 port?.on('message', (message: ToThread) => {
   switch (message.type) {
     case 'event':
-      index.apply(message.kind, message.event);
+    case 'table':
+      index.apply(message);
       break;
     case 'stats':
       send({ type: 'stats', id: message.id, snapshot: stats.snapshot(), ...(shadow ? { shadow: shadow.stats.snapshot() } : {}) });

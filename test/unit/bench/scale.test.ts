@@ -21,7 +21,7 @@ const side = (start: number, rss: number, p99: number): Side => ({
 
 const report = (ours: Side, theirs: Side): ScaleReport => ({
   date: '2026-12-02 03:00 UTC', command: 'npm run bench:resolver -- --services 1000', machine: '2 cores',
-  shape: scaleShape(1000), createSeconds: 20, ours, theirs, cores: { client: '1', server: '0' },
+  shape: scaleShape(1000), createSeconds: 20, ours, theirs, cores: { client: '1', server: '0' }, machineCores: 2,
 });
 
 describe('scale benchmark', () => {
@@ -39,6 +39,16 @@ describe('scale benchmark', () => {
     assert.match(text, /\| propagation p99 \(ms\) \| 300\.0 \| 300\.0 \| 1\.00x \|/);
     assert.match(text, /\| RSS 4 threads \/ 1 thread \| 2\.00 \| 2\.00 \| 1\.00x \|/);
     assert.match(text, /2,000 objects \(and an IPAddress per clusterIP\) written into etcd in 20\.0 s \(100 objects\/s;/);
+  });
+
+  test('the default limit: start, peak and OOM kills side by side, n/a start for a server that never answered', () => {
+    const ours = { ...side(2000, 100, 300), limited: { startMs: 2500, threads: 1, peakBytes: 140 * MiB, oomKills: 0 } };
+    const theirs = { ...side(4000, 50, 300), limited: { startMs: undefined, threads: undefined, peakBytes: 170 * MiB, oomKills: 3 } };
+    const text = scaleSection(report(ours, theirs));
+    assert.match(text, /\| in the default 170 MiB limit: start until answering \(s\) \| 2\.5 \| n\/a \| {2}\|/);
+    assert.match(text, /\| in the default 170 MiB limit: peak charged \(MiB\) \| 140 \| 170 \| 0\.82x \|/);
+    assert.match(text, /\| in the default 170 MiB limit: OOM kills \| 0 \| 3 \| \|/);
+    assert.match(text, /\| in the default 170 MiB limit: serving threads \| 1 \(threads: auto\) \| GOMAXPROCS 2 \| \|/);
   });
 
   test('a measure that did not run reads n/a, without a ratio', () => {

@@ -4,9 +4,9 @@ import { describe, test } from 'node:test';
 import { availableParallelism } from 'node:os';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { validateResolverConfig } from '../../../src/resolver/config-file.ts';
-import { coresGiven, defaultUpstreams, localAddresses } from '../../../src/resolver/host-facts.ts';
+import { anonymousBytes, coresGiven, defaultUpstreams, localAddresses, memoryLimitFiles } from '../../../src/resolver/host-facts.ts';
 import type { HostFacts } from '../../../src/resolver/host-facts.ts';
-import { threadCount } from '../../../src/resolver/resolver.ts';
+import { autoThreads, memoryLimit, mostThreads, PER_THREAD_BYTES } from '../../../src/resolver/serve/thread-budget.ts';
 
 const address = (family: 'IPv4' | 'IPv6', text: string, internal = false): NetworkInterfaceInfo => (family === 'IPv4'
   ? { family, address: text, internal, netmask: '255.255.255.0', mac: '00:00:00:00:00:00', cidr: null }
@@ -19,10 +19,52 @@ const INTERFACES: HostFacts['interfaces'] = {
 
 describe('the facts of the machine', () => {
   test('runs one serving thread per core given (at most 4), or as many as configured', () => {
-    assert.equal(threadCount('auto', 2), 2);
-    assert.equal(threadCount('auto', 1), 1);
-    assert.equal(threadCount('auto', 64), 4);
-    assert.equal(threadCount(8, 2), 8);
+    assert.equal(mostThreads('auto', 2), 2);
+    assert.equal(mostThreads('auto', 1), 1);
+    assert.equal(mostThreads('auto', 64), 4);
+    assert.equal(mostThreads(8, 2), 8);
+  });
+
+  test('with threads: auto, runs only as many threads as the memory limit holds beside the synced index', () => {
+    const MIB = 2 ** 20;
+    const rows: Array<[string, { most: number; limitBytes: number | undefined; heldBytes: number; reservedBytes: number }, number]> = [
+      ['no limit: one per core', { most: 4, limitBytes: undefined, heldBytes: 900 * MIB, reservedBytes: 24 * MIB }, 4],
+      ['a small cluster in the default 170 MiB', { most: 2, limitBytes: 170 * MIB, heldBytes: 60 * MIB, reservedBytes: 24 * MIB }, 2],
+      ['a large cluster in the default 170 MiB: the main thread alone', { most: 4, limitBytes: 170 * MIB, heldBytes: 110 * MIB, reservedBytes: 24 * MIB }, 1],
+      ['a limit already exceeded: still the main thread', { most: 4, limitBytes: 170 * MIB, heldBytes: 400 * MIB, reservedBytes: 24 * MIB }, 1],
+      ['room for two more of four', { most: 4, limitBytes: 180 * MIB, heldBytes: 40 * MIB, reservedBytes: 24 * MIB }, 3],
+      ['one core: one thread whatever the limit', { most: 1, limitBytes: 4096 * MIB, heldBytes: 40 * MIB, reservedBytes: 24 * MIB }, 1],
+    ];
+    for (const [what, budget, threads] of rows) {
+      const choice = autoThreads(budget);
+      assert.equal(choice.threads, threads, what);
+      assert.equal(choice.reason === undefined, threads === budget.most, `${what}: a reason exactly when fewer than the most`);
+    }
+    assert.match(autoThreads(rows[2]?.[1] ?? assert.fail()).reason ?? '', /memory limit of 170 MiB holds 1 .*holds 110 MiB.*about 32 MiB/);
+    // The arithmetic itself: 85 % of the limit, less what is held and reserved, in whole threads of PER_THREAD_BYTES.
+    assert.equal(PER_THREAD_BYTES, 32 * MIB);
+    assert.equal(autoThreads({ most: 8, limitBytes: 300 * MIB, heldBytes: 100 * MIB, reservedBytes: 50 * MIB }).threads, 1 + Math.floor((255 - 150) / 32));
+  });
+
+  test('finds the memory limit of its own cgroup: at the root in a pod, deeper elsewhere', () => {
+    assert.deepEqual(memoryLimitFiles('0::/\n'), { v2: '/sys/fs/cgroup/memory.max', v1: '/sys/fs/cgroup/memory/memory.limit_in_bytes' });
+    assert.equal(memoryLimitFiles('0::/system.slice/dns.scope\n').v2, '/sys/fs/cgroup/system.slice/dns.scope/memory.max');
+    assert.equal(memoryLimitFiles('12:cpu,cpuacct:/a\n7:memory:/kubepods/pod1/c1\n').v1, '/sys/fs/cgroup/memory/kubepods/pod1/c1/memory.limit_in_bytes');
+    assert.equal(memoryLimitFiles(undefined).v2, '/sys/fs/cgroup/memory.max');
+  });
+
+  test('counts the anonymous memory of the process, not the file pages RSS includes', () => {
+    assert.equal(anonymousBytes('VmRSS:\t  180000 kB\nRssAnon:\t  120000 kB\nRssFile:\t   60000 kB\n'), 120_000 * 1024);
+    assert.equal(anonymousBytes('VmRSS: 1 kB\n'), undefined);
+  });
+
+  test('reads the memory limit of cgroup v2 or v1, and no limit as none', () => {
+    assert.equal(memoryLimit('178257920\n', undefined), 178_257_920);
+    assert.equal(memoryLimit('max\n', '178257920'), undefined, 'v2 decides when it is there');
+    assert.equal(memoryLimit(undefined, '178257920\n'), 178_257_920);
+    assert.equal(memoryLimit(undefined, '9223372036854771712\n'), undefined, 'v1 writes "unlimited" as a huge number');
+    assert.equal(memoryLimit(undefined, undefined), undefined);
+    assert.equal(memoryLimit('garbage', undefined), undefined);
   });
 
   test('counts the cores of a CPU quota as given, never more than the affinity allows', () => {

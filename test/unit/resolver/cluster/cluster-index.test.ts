@@ -1,14 +1,15 @@
 /** The index: atomic relists, the ready gate, updates, deletes, and what a pod that is leaving keeps. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ClusterIndex } from '../../../../src/resolver/cluster/cluster-index.ts';
+import { ClusterIndex, foldThreshold } from '../../../../src/resolver/cluster/cluster-index.ts';
+import type { ServiceRecord } from '../../../../src/resolver/cluster/objects.ts';
 import { shrinkEndpointSlice, shrinkPod, shrinkService } from '../../../../src/resolver/cluster/objects.ts';
 import { pod, service, slice } from './fixture.ts';
 
 describe('the index', () => {
   test('is synced once every watched kind was listed, and stays synced', () => {
     let now = 1_000_000;
-    const index = new ClusterIndex(['services', 'endpointslices', 'namespaces'], () => now);
+    const index = new ClusterIndex(['services', 'endpointslices', 'namespaces'], { now: () => now });
     index.applyServices({ type: 'restarted', objects: [] });
     index.applyNamespaces({ type: 'restarted', objects: [] });
     assert.equal(index.synced, false);
@@ -57,14 +58,81 @@ describe('the index', () => {
     assert.equal(index.podsWithIp('10.2.0.1').length, 0);
   });
 
-  test('gives its content as the relist events that rebuild it in another thread', () => {
+  test('gives its content as the shared tables and changes that rebuild it in another thread', () => {
     const index = new ClusterIndex(['services', 'endpointslices', 'namespaces']);
     index.applyNamespaces({ type: 'restarted', objects: [{ name: 'ns' }] });
     index.applyServices({ type: 'restarted', objects: [shrinkService(service('ns', 'web', { clusterIPs: ['10.0.0.1'], ports: [{ port: 80 }] }))] });
+    const api = shrinkService(service('ns', 'api', { clusterIPs: ['10.0.0.2'], ports: [{ port: 80 }] }));
+    index.applyServices({ type: 'applied', object: api });
+    index.applyServices({ type: 'deleted', object: shrinkService(service('ns', 'web', { clusterIPs: ['10.0.0.1'], ports: [{ port: 80 }] })) });
     const copy = new ClusterIndex(['services', 'endpointslices', 'namespaces']);
-    for (const { kind, event } of index.snapshot()) copy.apply(kind, event);
+    for (const update of index.snapshot()) copy.apply(update);
     assert.deepEqual(copy.counts, index.counts);
     assert.equal(copy.synced, false, 'endpointslices were never listed');
-    assert.equal(copy.service('ns', 'web')?.clusterIPs[0], '10.0.0.1');
+    assert.equal(copy.service('ns', 'web'), undefined, 'a deletion over the table crosses too');
+    assert.deepEqual(copy.servicesWithIp('10.0.0.2'), [api]);
+  });
+
+  test('answers the same whether objects came in a list or as changes over the list', () => {
+    const services = [
+      shrinkService(service('ns', 'web', { clusterIPs: ['10.0.0.1'], ports: [{ port: 80, name: 'http' }] })),
+      shrinkService(service('ns', 'db', { clusterIPs: ['None'], ports: [{ port: 5432 }] })),
+      shrinkService(service('ünï', 'x', { type: 'ExternalName', externalName: 'Example.COM.' })),
+    ];
+    const slices = [
+      shrinkEndpointSlice(slice('ns', 'db-1', 'db', 'IPv4', [{ addresses: ['10.1.0.1'], hostname: 'db-0' }, { addresses: ['10.1.0.2'] }])),
+      shrinkEndpointSlice(slice('ns', 'db-2', 'db', 'IPv6', [{ addresses: ['fd00::1'] }])),
+    ];
+    const listed = new ClusterIndex(['services', 'endpointslices']);
+    listed.applyServices({ type: 'restarted', objects: services });
+    listed.applySlices({ type: 'restarted', objects: slices });
+    const changed = new ClusterIndex(['services', 'endpointslices']);
+    changed.applyServices({ type: 'restarted', objects: [] });
+    changed.applySlices({ type: 'restarted', objects: [] });
+    for (const object of services) changed.applyServices({ type: 'applied', object });
+    for (const object of slices) changed.applySlices({ type: 'applied', object });
+    for (const index of [listed, changed]) {
+      assert.deepEqual(index.service('ns', 'web'), services[0]);
+      assert.deepEqual(index.service('ünï', 'x'), services[2]);
+      assert.deepEqual(index.slicesOf('ns', 'db'), slices);
+      assert.deepEqual(index.slicesWithIp('fd00::1'), [slices[1]]);
+      assert.deepEqual(index.counts, { services: 3, slices: 2, addresses: 3, namespaces: 0, pods: 0 });
+      assert.equal(index.service('ns', 'nope'), undefined);
+      assert.deepEqual(index.slicesOf('ns', 'web'), []);
+    }
+  });
+
+  test('folds many changes into a new table, passed on after the events it holds', async () => {
+    const tables: Array<{ kind: string; listed: boolean; count: number }> = [];
+    const index = new ClusterIndex(['services'], { folds: true, onTable: (u) => { tables.push({ kind: u.kind, listed: u.listed, count: u.table.count }); } });
+    index.applyServices({ type: 'restarted', objects: [] });
+    const named = (i: number): ServiceRecord => shrinkService(service('ns', `s${i}`, { clusterIPs: [`10.0.${i >> 8}.${i & 255}`], ports: [{ port: 80 }] }));
+    for (let i = 0; i < foldThreshold(0) + 1; i++) index.applyServices({ type: 'applied', object: named(i) });
+    index.applyServices({ type: 'deleted', object: named(0) });
+    assert.deepEqual(tables, [{ kind: 'services', listed: true, count: 0 }], 'nothing is folded while the events are being passed on');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(tables[1], { kind: 'services', listed: false, count: foldThreshold(0) });
+    assert.equal(index.counts.services, foldThreshold(0));
+    assert.equal(index.service('ns', 's0'), undefined);
+    assert.equal(index.servicesWithIp('10.0.0.5')[0]?.name, 's5');
+  });
+
+  test('a thread that adopts a folded table drops the changes it had, and goes on from the table', () => {
+    const web = shrinkService(service('ns', 'web', { clusterIPs: ['10.0.0.1'], ports: [{ port: 80 }] }));
+    const api = shrinkService(service('ns', 'api', { clusterIPs: ['10.0.0.2'], ports: [{ port: 80 }] }));
+    const main = new ClusterIndex(['services']);
+    main.applyServices({ type: 'restarted', objects: [web] });
+    const folded = main.snapshot().find((u) => u.type === 'table');
+    assert.ok(folded?.type === 'table');
+    const thread = new ClusterIndex(['services']);
+    thread.applyServices({ type: 'restarted', objects: [] });
+    thread.applyServices({ type: 'applied', object: web });
+    thread.applyServices({ type: 'applied', object: api });
+    thread.apply({ ...folded, listed: false });
+    assert.equal(thread.service('ns', 'api'), undefined, 'the table is the whole content');
+    thread.applyServices({ type: 'deleted', object: web });
+    assert.equal(thread.service('ns', 'web'), undefined);
+    assert.equal(thread.servicesWithIp('10.0.0.1').length, 0);
+    assert.equal(thread.counts.services, 0);
   });
 });

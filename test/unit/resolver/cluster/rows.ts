@@ -48,7 +48,7 @@ export const SERIAL = 1_700_000_000;
 
 export function fixtureIndex(fixture: Fixture, pods: PodsMode = 'insecure'): ClusterIndex {
   const kinds = pods === 'verified' ? ['services', 'endpointslices', 'namespaces', 'pods'] as const : ['services', 'endpointslices', 'namespaces'] as const;
-  const index = new ClusterIndex(kinds, () => NOW);
+  const index = new ClusterIndex(kinds, { now: () => NOW });
   if (fixture.synced === false) return index;
   const restarted = <T>(objects: T[]): WatchEvent<T> => ({ type: 'restarted', objects });
   index.applyNamespaces(restarted((fixture.namespaces ?? []).map((name) => shrinkNamespace({ metadata: { name } }))));
