@@ -24,7 +24,7 @@ import { seedLoad } from './seed.ts';
 import type { PropagationResult } from './propagation.ts';
 import { fmt, ratio, writeResults } from './report.ts';
 import type { Measured } from './report.ts';
-import { createMemoryLimit } from './memory-limit.ts';
+import { createMemoryLimit } from '../../test/support/memory-limit.ts';
 import { startCoredns, startDnsmasq, startResolver } from './servers.ts';
 import type { RunningServer } from './servers.ts';
 

@@ -61,7 +61,13 @@ export class Resolver {
     this.options = options;
     const { config, log, host } = options;
     const server = `dns://${config.listenAddress === '0.0.0.0' ? '' : config.listenAddress}:${config.port}`;
-    this.index = new ClusterIndex(watchedKinds(config.pods), { folds: true, onTable: (update) => { this.threads?.broadcast(update); } });
+    this.index = new ClusterIndex(watchedKinds(config.pods), {
+      folds: true,
+      onTable: (update) => {
+        this.threads?.broadcast(update);
+        this.metrics.tableBuilt(update.kind, () => this.index.sharedBytes);
+      },
+    });
     const stats = new QueryStats(server);
     this.metrics = new ResolverMetrics(stats, host.version);
     const upstreams = defaultUpstreams(config, host.resolvConf);

@@ -1,14 +1,20 @@
 /**
  * The resolver command's life: a YAML config, a config it refuses (with the field named),
  * answers before the first sync (SERVFAIL, never NXDOMAIN, and /ready 503), and lameduck
- * after SIGTERM (still answering, /health up, /ready down, then exit 0).
+ * after SIGTERM (still answering, /health up, /ready down, then exit 0); serving threads on one
+ * shared index (folded tables reach every thread), and `threads: auto` within a memory limit.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadKubeConfig } from '../../src/kube/client.ts';
+import { foldThreshold } from '../../src/resolver/cluster/cluster-index.ts';
 import { freePort } from '../../src/local/net.ts';
+import { createMemoryLimit } from '../support/memory-limit.ts';
 import { controlPlane, createNamespace, eventually, kubeClient } from '../support/cluster.ts';
 import { ask, render } from '../dns/client.ts';
 import { ResolverProcess } from '../resolver/process.ts';
@@ -108,7 +114,7 @@ describe('before the first sync', () => {
 });
 
 describe('several serving threads', () => {
-  test('share the port, each answer from its copy of the index and its own cache, and count together', async () => {
+  test('share the port, each answer from the shared index with its own cache, and count together', async () => {
     const ns = await createNamespace('threads');
     const resolver = await start({ kubeconfig: controlPlane().kubeconfigPath, config: { threads: 3, upstream: { nameservers: [upstream.address] } } });
     // Created after the start: the threads learn it from the main thread's watch.
@@ -127,6 +133,67 @@ describe('several serving threads', () => {
     assert.ok(total >= 90, `${total} requests counted across the threads`);
     assert.equal(await resolver.signal('SIGTERM'), 0);
   });
+});
+
+describe('one index for every serving thread', () => {
+  test('many changes are folded into new shared tables, and every thread answers from them', async () => {
+    const ns = await createNamespace('fold');
+    const resolver = await start({ kubeconfig: controlPlane().kubeconfigPath, config: { threads: 3, upstream: { nameservers: [upstream.address] } } });
+    // More changes than a table takes before they are folded in (ExternalName: no clusterIP to allocate, so they are quick to make).
+    const count = foldThreshold(0) + 100;
+    const create = (i: number): Promise<unknown> => kubeClient().request('POST', `/api/v1/namespaces/${ns}/services`, {
+      body: { apiVersion: 'v1', kind: 'Service', metadata: { name: `s${i}` }, spec: { type: 'ExternalName', externalName: `s${i}.example.test` } },
+    });
+    for (let i = 0; i < count; i += 50) await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => create(i + k)));
+    await kubeClient().request('DELETE', `/api/v1/namespaces/${ns}/services/s0`);
+    const tables = async (): Promise<number> => Number(/^clusterdns_resolver_index_tables_total\{kind="services"\} (\d+)$/m.exec(await resolver.metrics())?.[1] ?? 0);
+    await eventually(async () => { assert.ok(await tables() >= 2, 'the list and at least one fold'); }, { timeoutMs: 60_000 });
+    // Every query from a new port: the kernel spreads them over the threads.
+    await eventually(async () => {
+      const last = await Promise.all(Array.from({ length: 60 }, () => ask(resolver.server, `s${count - 1}.${ns}.svc.cluster.local`, 'CNAME')));
+      assert.ok(last.every((a) => render(a).answer[0]?.endsWith(`CNAME s${count - 1}.example.test.`)), 'the newest Service, from every thread');
+    }, { timeoutMs: 30_000 });
+    const gone = await Promise.all(Array.from({ length: 60 }, () => ask(resolver.server, `s0.${ns}.svc.cluster.local`, 'CNAME')));
+    assert.ok(gone.every((a) => render(a).rcode === 'NXDOMAIN'), 'the deleted Service is gone from every thread');
+    const metrics = await resolver.metrics();
+    assert.ok(Number(/^clusterdns_resolver_index_shared_bytes (\d+)$/m.exec(metrics)?.[1] ?? 0) > 0, 'the shared tables are counted');
+    assert.equal(await resolver.signal('SIGTERM'), 0);
+  });
+});
+
+describe('threads: auto within a memory limit', () => {
+  const threadsOf = async (resolver: ResolverProcess): Promise<number> => {
+    let threads = 0;
+    await eventually(async () => {
+      threads = Number(/^clusterdns_resolver_serving_threads (\d+)$/m.exec(await resolver.metrics())?.[1] ?? 0);
+      assert.ok(/"msg":"serving threads"/.test(resolver.logs), 'the extra threads were started (or not) after the first sync');
+    }, { timeoutMs: 30_000 });
+    return threads;
+  };
+
+  for (const [title, limitMiB, expected] of [
+    ['a limit that holds only the main thread: one thread, and the log says why', 110, 1],
+    ['a generous limit: one thread per core, at most 4', 1024, Math.min(4, availableParallelism())],
+  ] as const) {
+    test(title, async () => {
+      const limit = createMemoryLimit(`clusterdns-test-threads-${limitMiB}`, limitMiB * 2 ** 20);
+      assert.ok(limit, 'a memory cgroup can be made (the tests run as root)');
+      try {
+        // A JSON kubeconfig is read in process, as a pod's service account is (a YAML one needs the start-up helper and its 85 MB).
+        const kubeconfig = join(mkdtempSync(join(tmpdir(), 'clusterdns-threads-')), 'kubeconfig.json');
+        writeFileSync(kubeconfig, loadKubeConfig(controlPlane().kubeconfigPath).exportConfig());
+        const resolver = await start({ kubeconfig, config: { upstream: { nameservers: [upstream.address] } }, cgroupProcs: limit.procsFile });
+        assert.equal(await threadsOf(resolver), expected);
+        if (expected === 1) assert.match(resolver.logs, /the memory limit of 110 MiB holds 1 \(the process holds \d+ MiB/);
+        const answers = await Promise.all(Array.from({ length: 30 }, () => ask(resolver.server, 'kubernetes.default.svc.cluster.local', 'A')));
+        assert.ok(answers.every((a) => render(a).answer.length === 1), 'every thread answers');
+        assert.equal(await resolver.signal('SIGTERM'), 0);
+        assert.equal(limit.oomKills(), 0);
+      } finally {
+        limit.remove();
+      }
+    });
+  }
 });
 
 describe('SIGTERM', () => {

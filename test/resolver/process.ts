@@ -30,6 +30,8 @@ export interface StartOptions {
   readonly nodeArgs?: readonly string[];
   /** The entry point: the TypeScript sources (default) or a compiled build (build.ts). */
   readonly main?: string;
+  /** A memory cgroup's `cgroup.procs` (test/support/memory-limit.ts): the process runs in it from its first instruction, as in a pod with a limit. */
+  readonly cgroupProcs?: string;
 }
 
 const ROOT = new URL('../../', import.meta.url);
@@ -60,9 +62,10 @@ export class ResolverProcess {
     const dir = mkdtempSync(join(tmpdir(), 'clusterdns-resolver-test-'));
     const file = join(dir, options.configName ?? 'resolver.json');
     writeFileSync(file, options.configText ?? JSON.stringify({ listenAddress: '127.0.0.1', ...ports, lameduckSeconds: 1, ...options.config }));
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.main ?? 'src/cli/main.ts', 'resolver', '--config', file, '--kubeconfig', options.kubeconfig], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const command = [process.execPath, ...(options.nodeArgs ?? []), options.main ?? 'src/cli/main.ts', 'resolver', '--config', file, '--kubeconfig', options.kubeconfig];
+    // The shell joins the cgroup, then becomes the resolver (exec keeps the pid).
+    const [program, ...args] = options.cgroupProcs ? ['sh', '-c', 'echo $$ > "$0" && exec "$@"', options.cgroupProcs, ...command] : command;
+    const child = spawn(program ?? process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const resolver = new ResolverProcess(child, dir, ports);
     if (options.waitReady ?? true) await resolver.waitReady();
     return resolver;

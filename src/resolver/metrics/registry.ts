@@ -17,6 +17,8 @@ export class ResolverMetrics {
   private readonly programming: Histogram;
   private readonly restarts: Counter;
   private readonly threads: Gauge;
+  private readonly tables: Counter;
+  private sharedBytes: () => number = () => 0;
   private readonly remoteCaches = new Map<string, CacheSizes>();
 
   constructor(stats: QueryStats, version: string) {
@@ -39,6 +41,12 @@ export class ResolverMetrics {
       },
     });
     this.threads = new Gauge({ name: 'clusterdns_resolver_serving_threads', help: 'Serving threads running, the main thread\'s included (with threads: auto, as many as the memory limit holds).', registers: [registry] });
+    this.tables = new Counter({ name: 'clusterdns_resolver_index_tables_total', help: 'Shared tables of the index built: one per list of a kind, and one each time its changes are folded in.', labelNames: ['kind'], registers: [registry] });
+    const shared = (): number => this.sharedBytes();
+    new Gauge({
+      name: 'clusterdns_resolver_index_shared_bytes', help: 'Bytes of the index\'s shared tables, held once for all serving threads.', registers: [registry],
+      collect() { this.set(shared()); },
+    });
     this.restarts = new Counter({ name: 'clusterdns_resolver_thread_restarts_total', help: 'Serving threads that died and were started again.', registers: [registry] });
     this.programming = new Histogram({
       name: 'coredns_kubernetes_dns_programming_duration_seconds', help: 'Histogram of the time (in seconds) it took to program a dns instance.',
@@ -63,6 +71,12 @@ export class ResolverMetrics {
 
   servingThreads(count: number): void {
     this.threads.set(count);
+  }
+
+  /** A new shared table of the index, and where the tables' size is read. */
+  tableBuilt(kind: string, sharedBytes: () => number): void {
+    this.tables.inc({ kind });
+    this.sharedBytes = sharedBytes;
   }
 
   threadRestarted(): void {
