@@ -16,7 +16,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/log.ts';
 import type { WatchEvent } from '../kube/watcher.ts';
 import { ClusterIndex } from './cluster/cluster-index.ts';
-import { runClusterWatch, watchedKinds } from './cluster/watch.ts';
+import { listPageSize, runClusterWatch, watchedKinds } from './cluster/watch.ts';
 import { defaultUpstreams, localAddresses, readAnonymousBytes } from './host-facts.ts';
 import type { HostFacts } from './host-facts.ts';
 import { HttpEndpoints } from './http-endpoints.ts';
@@ -124,7 +124,7 @@ export class Resolver {
     await this.http.start();
     const { config, client, log } = this.options;
     this.watching = runClusterWatch({
-      client, index: this.index, pods: config.pods, metrics: this.metrics, log,
+      client, index: this.index, pods: config.pods, metrics: this.metrics, log, pageSize: listPageSize(this.options.host.memoryLimitBytes),
       // A relist of a kind with a shared table reaches the threads as that table (onTable above).
       onEvent: (kind, event) => { if (event.type !== 'restarted' || kind === 'namespaces') this.threads?.broadcast({ type: 'event', kind, event: event as WatchEvent<unknown> }); },
       onSynced: () => {

@@ -7,12 +7,13 @@
  * lie over it (layered-table.ts). The main thread is the one writer: a `restarted` event (a
  * fresh list) becomes a new table, swapped in at once so a lookup never sees half a list,
  * and once a kind holds enough changes they are folded into a new table. Each new table
- * goes to `onTable`, for the serving threads to `adopt`; the threads apply the same change
+ * goes to `onTable`, for the serving threads to `apply`; the threads apply the same change
  * events to their own layer meanwhile. Namespaces are few and stay an ordinary set.
  *
  * `synced` turns true once every watched kind has been listed and stays true: after an
  * apiserver outage the old content keeps answering until the new list is in.
- * Pure apart from the injected clock (the SOA serial is the time of the last change).
+ * Pure apart from the injected clock (the SOA serial is the time of the last change) and the
+ * fold it schedules after the current event.
  */
 import type { ListGatherer, WatchEvent } from '../../kube/watcher.ts';
 import { LayeredTable } from './layered-table.ts';

@@ -34,6 +34,8 @@ export interface ClusterWatchOptions {
    * of Services, EndpointSlices or Pods comes as the table built from it, not as objects.
    */
   readonly onEvent?: (kind: IndexedKind, event: WatchEvent<unknown, unknown>) => void;
+  /** Objects per list page (listPageSize()). */
+  readonly pageSize?: number;
   /** Told once, when every kind has been listed. */
   readonly onSynced?: () => void;
   readonly now?: () => number;
@@ -52,11 +54,21 @@ const RESOURCES: Record<IndexedKind, ResourceRef> = {
 };
 
 /**
- * Objects per list page. client-go's 500 makes a 50,000-object kind 100 round trips, and
- * the time goes to the apiserver's per-page work; 5,000 lists the same in half the time
- * (bench/RESULTS.md), and a page of EndpointSlices is then a few MiB while it is shrunk.
+ * Objects per list page, from the process's memory limit. client-go's 500 makes a
+ * 50,000-object kind 100 round trips, and the apiserver's per-page work then takes twice the
+ * time of pages of 5,000. But a page is held whole while it is shrunk (a page of 5,000
+ * EndpointSlices is about 30 MiB parsed), and within a 170 MiB limit pages of 5,000 got a
+ * resolver OOM-killed at 100,000 Services where pages of 500 peaked at 163 MiB
+ * (bench/RESULTS.md). So: a page per 512 KiB of the limit, between 500 and 5,000; 5,000
+ * without a limit.
  */
-export const LIST_PAGE_SIZE = 5000;
+export function listPageSize(memoryLimitBytes: number | undefined): number {
+  if (memoryLimitBytes === undefined) return MAX_PAGE;
+  return Math.min(MAX_PAGE, Math.max(MIN_PAGE, Math.floor(memoryLimitBytes / (512 * 1024))));
+}
+
+const MIN_PAGE = 500;
+const MAX_PAGE = 5000;
 
 /** Runs the watches until `signal` aborts; resolves once they have all stopped. */
 export async function runClusterWatch(options: ClusterWatchOptions, signal: AbortSignal): Promise<void> {
@@ -78,7 +90,7 @@ export async function runClusterWatch(options: ClusterWatchOptions, signal: Abor
       client: options.client,
       resource: RESOURCES[kind],
       shrink,
-      pageSize: LIST_PAGE_SIZE,
+      pageSize: options.pageSize ?? MAX_PAGE,
       ...(gather ? { gather } : {}),
       onEvent: (event) => {
         apply(event);

@@ -6,6 +6,7 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { validateResolverConfig } from '../../../src/resolver/config-file.ts';
 import { anonymousBytes, coresGiven, defaultUpstreams, localAddresses, memoryLimitFiles } from '../../../src/resolver/host-facts.ts';
 import type { HostFacts } from '../../../src/resolver/host-facts.ts';
+import { listPageSize } from '../../../src/resolver/cluster/watch.ts';
 import { autoThreads, memoryLimit, mostThreads, PER_THREAD_BYTES } from '../../../src/resolver/serve/thread-budget.ts';
 
 const address = (family: 'IPv4' | 'IPv6', text: string, internal = false): NetworkInterfaceInfo => (family === 'IPv4'
@@ -44,6 +45,15 @@ describe('the facts of the machine', () => {
     // The arithmetic itself: 85 % of the limit, less what is held and reserved, in whole threads of PER_THREAD_BYTES.
     assert.equal(PER_THREAD_BYTES, 32 * MIB);
     assert.equal(autoThreads({ most: 8, limitBytes: 300 * MIB, heldBytes: 100 * MIB, reservedBytes: 50 * MIB }).threads, 1 + Math.floor((255 - 150) / 32));
+  });
+
+  test('lists in pages of 5,000 without a memory limit, smaller within one (a page is held whole while it is shrunk)', () => {
+    const MIB = 2 ** 20;
+    assert.equal(listPageSize(undefined), 5000);
+    assert.equal(listPageSize(170 * MIB), 500, 'the default limit: client-go\'s 500');
+    assert.equal(listPageSize(1024 * MIB), 2048);
+    assert.equal(listPageSize(64 * 1024 * MIB), 5000);
+    assert.equal(listPageSize(16 * MIB), 500, 'never below 500');
   });
 
   test('finds the memory limit of its own cgroup: at the root in a pod, deeper elsewhere', () => {
