@@ -18,7 +18,7 @@
 import type { ListGatherer, WatchEvent } from '../../kube/watcher.ts';
 import { LayeredTable } from './layered-table.ts';
 import type { NamespaceRecord, PodRecord, ServiceRecord, SliceRecord } from './objects.ts';
-import { POD_LAYOUT, SERVICE_LAYOUT, SLICE_LAYOUT, recordKey, serviceKey } from './record-layouts.ts';
+import { POD_LAYOUT, SERVICE_LAYOUT, SLICE_LAYOUT } from './record-layouts.ts';
 import { TableBuilder } from './shared-table.ts';
 import type { KindLayout, SharedTableData } from './shared-table.ts';
 
@@ -173,12 +173,13 @@ export class ClusterIndex {
   }
 
   service(namespace: string, name: string): ServiceRecord | undefined {
-    return this.layers.services.get(recordKey({ namespace, name }));
+    return this.layers.services.get(namespace, name);
   }
 
   /** The slices labelled with this service name (ready addresses only). */
   slicesOf(namespace: string, service: string): readonly SliceRecord[] {
-    return this.layers.endpointslices.find('service', serviceKey(namespace, service));
+    // The key map's keys are serviceKey(namespace, service) of record-layouts.ts.
+    return this.layers.endpointslices.find('service', namespace, service);
   }
 
   servicesWithIp(ip: string): readonly ServiceRecord[] {
@@ -229,7 +230,7 @@ export class ClusterIndex {
       this.options.onTable?.({ type: 'table', kind, table, listed: true });
       return;
     }
-    const old = layer.get(recordKey(event.object));
+    const old = layer.get(event.object.namespace, event.object.name);
     if (event.type === 'applied' && old !== undefined && layer.same(old, event.object)) return;
     if (event.type === 'deleted' && old === undefined) return;
     layer.set(event.object, event.type === 'applied');

@@ -65,22 +65,20 @@ export class LayeredTable<T extends Named> {
   }
 
   /** The record called `namespace/name`. */
-  get(key: string): T | undefined {
-    const change = this.changes.get(key);
-    if (change) return change.live ? change.record : undefined;
-    const numbers = this.base.numbers('key', key);
-    return numbers.length > 0 ? this.base.record(numbers[0] ?? 0) : undefined;
+  get(namespace: string, name: string): T | undefined {
+    if (this.changes.size > 0) {
+      const change = this.changes.get(recordKey({ namespace, name }));
+      if (change) return change.live ? change.record : undefined;
+    }
+    return this.base.first('key', namespace, name);
   }
 
-  /** The records with `key` in the layout's key map `name`, the table's first. */
-  find(name: string, key: string): T[] {
-    const out: T[] = [];
-    const numbers = this.base.numbers(name, key);
-    for (let i = 0; i < numbers.length; i++) {
-      const record = this.base.record(numbers[i] ?? 0);
-      if (this.changes.size === 0 || !this.changes.has(recordKey(record))) out.push(record);
-    }
-    for (const changed of this.changedByKey.get(name)?.get(key) ?? []) {
+  /** The records with a key (`key`, or `key/suffix`) in the layout's key map `name`, the table's first. */
+  find(name: string, key: string, suffix?: string): T[] {
+    const found = this.base.find(name, key, suffix);
+    if (this.changes.size === 0) return found;
+    const out = found.filter((record) => !this.changes.has(recordKey(record)));
+    for (const changed of this.changedByKey.get(name)?.get(suffix === undefined ? key : `${key}/${suffix}`) ?? []) {
       const change = this.changes.get(changed);
       if (change?.live) out.push(change.record);
     }
@@ -90,7 +88,7 @@ export class LayeredTable<T extends Named> {
   /** Records `record` as the current version of its key (`live` false: deleted). */
   set(record: T, live: boolean): void {
     const key = recordKey(record);
-    const old = this.get(key);
+    const old = this.get(record.namespace, record.name);
     if (old) {
       this.size--;
       this.weight -= this.layout.weight?.(old) ?? 0;

@@ -39,8 +39,6 @@ export interface KindLayout<T> {
   readonly weight?: (record: T) => number;
 }
 
-const NONE: readonly number[] = Object.freeze([]);
-
 function shared<T extends Uint8Array | Uint32Array>(make: new (buffer: SharedArrayBuffer) => T, bytes: number): T {
   return new make(new SharedArrayBuffer(bytes));
 }
@@ -61,6 +59,26 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): number {
 function sameBytes(stored: Uint8Array, start: number, length: number, wanted: Uint8Array, wantedLength: number): boolean {
   if (length !== wantedLength) return false;
   for (let i = 0; i < length; i++) if (stored[start + i] !== wanted[i]) return false;
+  return true;
+}
+
+const SLASH = 0x2f;
+
+/**
+ * FNV-1a over a string's code units, continuing from `hash` (as hashBytes over its UTF-8
+ * bytes, which are the same for ASCII); undefined when the string is not ASCII.
+ */
+function asciiHash(hash: number, text: string): number | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) return undefined;
+    hash = Math.imul(hash ^ code, 0x01000193);
+  }
+  return hash;
+}
+
+function sameAscii(stored: Uint8Array, start: number, key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (stored[start + i] !== key.charCodeAt(i)) return false;
   return true;
 }
 
@@ -245,12 +263,21 @@ export function buildTable<T>(records: Iterable<T>, layout: KindLayout<T>): Shar
   return builder.finish();
 }
 
+/**
+ * Decoded records a thread keeps per table: decoding (JSON.parse of the packed record) would
+ * otherwise cost every answer a fifth of its time, and the names a pod asks repeat. At most
+ * a few MiB per kind and thread (a decoded EndpointSlice of 5 endpoints is about 1 KiB).
+ */
+export const DECODED_CACHE_RECORDS = 2048;
+
 /** Read access to a table (in whichever thread it was posted to). */
 export class SharedTable<T> {
   readonly data: SharedTableData;
   private readonly layout: KindLayout<T>;
   private readonly records: Buffer;
   private readonly encoder = new KeyEncoder();
+  /** Records decoded lately, by number: a table never changes, so they stay right. */
+  private readonly decoded = new Map<number, T>();
 
   constructor(data: SharedTableData, layout: KindLayout<T>) {
     this.data = data;
@@ -267,36 +294,77 @@ export class SharedTable<T> {
   }
 
   record(number: number): T {
+    const known = this.decoded.get(number);
+    if (known !== undefined) return known;
     const ends = this.data.recordEnds;
     const start = number === 0 ? 0 : ends[number - 1] ?? 0;
-    return this.layout.unpack(JSON.parse(this.records.toString('utf8', start, ends[number] ?? 0)) as unknown[]);
+    const record = this.layout.unpack(JSON.parse(this.records.toString('utf8', start, ends[number] ?? 0)) as unknown[]);
+    // Dropped all at once when full: cheaper than ordering by use, and the names asked
+    // often are back in the cache after a few queries.
+    if (this.decoded.size >= DECODED_CACHE_RECORDS) this.decoded.clear();
+    this.decoded.set(number, record);
+    return record;
   }
 
-  /** The record numbers that have `key` in the key map `name`. */
-  numbers(name: string, key: string): ArrayLike<number> {
+  /**
+   * The first record with a key in the key map `name` (for `key`, the only one). The key is
+   * `key`, or `key/suffix` with a suffix: lookups of "namespace/name" need not build it.
+   */
+  first(name: string, key: string, suffix?: string): T | undefined {
     const map = this.data.keys[name];
-    if (!map || map.hashes.length === 0) return NONE;
+    const k = map ? this.keyNumber(map, key, suffix) : -1;
+    if (!map || k < 0) return undefined;
+    return this.record(map.postings[k === 0 ? 0 : map.postingEnds[k - 1] ?? 0] ?? 0);
+  }
+
+  /** The records with a key (as `first` takes it) in the key map `name`. */
+  find(name: string, key: string, suffix?: string): T[] {
+    const map = this.data.keys[name];
+    const k = map ? this.keyNumber(map, key, suffix) : -1;
+    if (!map || k < 0) return [];
+    const out: T[] = [];
+    const end = map.postingEnds[k] ?? 0;
+    for (let p = k === 0 ? 0 : map.postingEnds[k - 1] ?? 0; p < end; p++) out.push(this.record(map.postings[p] ?? 0));
+    return out;
+  }
+
+  /**
+   * The number of the key in `map`, or -1. Keys are nearly always ASCII (names and
+   * addresses): those are hashed and compared as they are, and only others are encoded to
+   * UTF-8 first.
+   */
+  private keyNumber(map: KeyMapData, key: string, suffix: string | undefined): number {
+    if (map.hashes.length === 0) return -1;
+    let ascii = asciiHash(0x811c9dc5, key);
+    if (suffix !== undefined && ascii !== undefined) ascii = asciiHash(Math.imul(ascii ^ SLASH, 0x01000193), suffix);
+    if (ascii === undefined) return this.encodedKeyNumber(map, suffix === undefined ? key : `${key}/${suffix}`);
+    const hash = ascii >>> 0;
+    const length = key.length + (suffix === undefined ? 0 : suffix.length + 1);
+    const mask = map.slots.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = map.slots[slot] ?? 0;
+      if (entry === 0) return -1;
+      const k = entry - 1;
+      if (map.hashes[k] !== hash) continue;
+      const start = k === 0 ? 0 : map.byteEnds[k - 1] ?? 0;
+      if ((map.byteEnds[k] ?? 0) - start !== length || !sameAscii(map.bytes, start, key)) continue;
+      if (suffix === undefined || (map.bytes[start + key.length] === SLASH && sameAscii(map.bytes, start + key.length + 1, suffix))) return k;
+    }
+  }
+
+  private encodedKeyNumber(map: KeyMapData, key: string): number {
     const length = this.encoder.encode(key);
     const wanted = this.encoder.bytes;
     const hash = hashBytes(wanted, 0, length);
     const mask = map.slots.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const entry = map.slots[slot] ?? 0;
-      if (entry === 0) return NONE;
+      if (entry === 0) return -1;
       const k = entry - 1;
       if (map.hashes[k] !== hash) continue;
       const start = k === 0 ? 0 : map.byteEnds[k - 1] ?? 0;
-      if (!sameBytes(map.bytes, start, (map.byteEnds[k] ?? 0) - start, wanted, length)) continue;
-      return map.postings.subarray(k === 0 ? 0 : map.postingEnds[k - 1] ?? 0, map.postingEnds[k] ?? 0);
+      if (sameBytes(map.bytes, start, (map.byteEnds[k] ?? 0) - start, wanted, length)) return k;
     }
-  }
-
-  /** The records that have `key` in the key map `name`. */
-  find(name: string, key: string): T[] {
-    const numbers = this.numbers(name, key);
-    const out: T[] = [];
-    for (let i = 0; i < numbers.length; i++) out.push(this.record(numbers[i] ?? 0));
-    return out;
   }
 
   *all(): Iterable<T> {

@@ -102,6 +102,18 @@ describe('the index', () => {
     }
   });
 
+  test('keeps records it decoded, and never serves one from a table it has swapped out', () => {
+    const web = shrinkService(service('ns', 'web', { clusterIPs: ['10.0.0.1'], ports: [{ port: 80 }] }));
+    const index = new ClusterIndex(['services']);
+    index.applyServices({ type: 'restarted', objects: [web] });
+    const first = index.service('ns', 'web');
+    assert.equal(index.service('ns', 'web'), first, 'the same decoded object the second time');
+    const moved = shrinkService(service('ns', 'web', { clusterIPs: ['10.0.0.9'], ports: [{ port: 80 }] }));
+    index.applyServices({ type: 'restarted', objects: [moved] });
+    assert.deepEqual(index.service('ns', 'web')?.clusterIPs, ['10.0.0.9']);
+    assert.equal(index.servicesWithIp('10.0.0.1').length, 0);
+  });
+
   test('folds many changes into a new table, passed on after the events it holds', async () => {
     const tables: Array<{ kind: string; listed: boolean; count: number }> = [];
     const index = new ClusterIndex(['services'], { folds: true, onTable: (u) => { tables.push({ kind: u.kind, listed: u.listed, count: u.table.count }); } });
