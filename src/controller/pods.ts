@@ -25,6 +25,10 @@ export interface ResolverPod {
   readonly instance: string;
   /** As the EndpointSlice controller decides it: Ready, with an address, and not terminating. */
   readonly ready: boolean;
+  /** While ready: since when (ms since the epoch, from the Ready condition; undefined when it does not say). */
+  readonly readySince?: number;
+  /** How often its resolver container restarted: a crash (or an OOM kill) may come again. */
+  readonly restarts: number;
   readonly ips: readonly string[];
   readonly nodeName: string;
   /** What it runs: its configuration's hash and its resolver image (see podRevision). */
@@ -44,7 +48,11 @@ export interface InjectedPod {
 interface RawPod {
   metadata?: { namespace?: string; name?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
   spec?: { nodeName?: string; dnsConfig?: { nameservers?: string[] }; containers?: Array<{ name?: string; image?: string }> };
-  status?: { phase?: string; podIP?: string; podIPs?: Array<{ ip?: string }>; conditions?: Array<{ type?: string; status?: string }> };
+  status?: {
+    phase?: string; podIP?: string; podIPs?: Array<{ ip?: string }>;
+    conditions?: Array<{ type?: string; status?: string; lastTransitionTime?: string }>;
+    containerStatuses?: Array<{ name?: string; restartCount?: number }>;
+  };
 }
 
 export function shrinkResolverPod(raw: RawObject): ResolverPod {
@@ -52,13 +60,18 @@ export function shrinkResolverPod(raw: RawObject): ResolverPod {
   const metadata = pod.metadata ?? {};
   const ips = (pod.status?.podIPs ?? []).map((p) => p.ip ?? '').filter(Boolean);
   if (ips.length === 0 && pod.status?.podIP) ips.push(pod.status.podIP);
-  const ready = (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  const readyCondition = (pod.status?.conditions ?? []).find((c) => c.type === 'Ready' && c.status === 'True');
+  const ready = readyCondition !== undefined && ips.length > 0 && !metadata.deletionTimestamp;
+  const readySince = ready ? Date.parse(readyCondition.lastTransitionTime ?? '') : NaN;
+  const restarts = pod.status?.containerStatuses?.find((c) => c.name === RESOLVER_CONTAINER)?.restartCount;
   return {
     namespace: metadata.namespace ?? '',
     name: metadata.name ?? '',
     uid: metadata.uid ?? '',
     instance: metadata.labels?.[INSTANCE] ?? '',
-    ready: ready && ips.length > 0 && !metadata.deletionTimestamp,
+    ready,
+    ...(Number.isFinite(readySince) ? { readySince } : {}),
+    restarts: typeof restarts === 'number' && restarts > 0 ? restarts : 0,
     ips,
     nodeName: pod.spec?.nodeName ?? '',
     revision: revisionOf(pod),
@@ -96,6 +109,24 @@ export function readyEndpoints(pods: readonly ResolverPod[], instance: string, f
     });
   }
   return endpoints;
+}
+
+/**
+ * When the ready pods of `instance` have settled: a pod that never restarted has as soon as
+ * it is ready; one that restarted (a crash, an OOM kill) once it has stayed ready for
+ * `settleMs`, since what killed it may kill it again. `settled` counts the settled pods;
+ * `nextAt` (ms since the epoch) is when the first of the others will be, if any.
+ */
+export function settledReplicas(pods: readonly ResolverPod[], instance: string, now: number, settleMs: number): { settled: number; nextAt?: number } {
+  let settled = 0;
+  let nextAt: number | undefined;
+  for (const pod of pods) {
+    if (pod.instance !== instance || !pod.ready) continue;
+    const at = pod.restarts === 0 || pod.readySince === undefined ? now : pod.readySince + settleMs;
+    if (at <= now) settled++;
+    else nextAt = Math.min(nextAt ?? at, at);
+  }
+  return nextAt === undefined ? { settled } : { settled, nextAt };
 }
 
 /** The injected pods of `instance` that still resolve names, in a stable order. */

@@ -156,7 +156,8 @@ export class Reconciler {
     // Until the baseline has listed, the resolvers' shadow address is not known: change nothing (its listing wakes this again).
     if (!planned) return { requeueAfterMs: BASELINE_WAIT_MS };
     const { replicas, rendered, analysis } = planned;
-    const routing = this.router.plan(cr, rendered, deleting, dependents, analysis?.rollback);
+    const fallingBack = storedStatus(current.status)?.conditions?.find((c) => c.type === 'Serving')?.reason === 'FallbackNoReadyReplicas';
+    const routing = this.router.plan(cr, rendered, deleting, dependents, fallingBack, analysis?.rollback);
     const { observed, failures } = await this.applyAll(cr, current, rendered, routing, dependents);
     if (!failures.some((f) => f.kind === 'Deployment')) this.reportRescale(current, replicas);
     const service = observed.get(childKey('Service', this.options.config.namespace, name)) ?? this.cachedChild('Service', name);
@@ -172,7 +173,8 @@ export class Reconciler {
     if (failures.length > 0) {
       throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
     }
-    return replicas.requeueAfterMs === undefined ? {} : { requeueAfterMs: replicas.requeueAfterMs };
+    const requeueAfterMs = Math.min(replicas.requeueAfterMs ?? Infinity, routing.recheckAfterMs ?? Infinity);
+    return Number.isFinite(requeueAfterMs) ? { requeueAfterMs } : {};
   }
 
   /**

@@ -14,10 +14,11 @@ import type { Applier } from './apply.ts';
 import type { BaselineSnapshot } from './baselines.ts';
 import { childKey } from './children.ts';
 import type { Child, ChildKind } from './children.ts';
-import { readyEndpoints } from './pods.ts';
+import type { Clock } from './clock.ts';
+import { readyEndpoints, settledReplicas } from './pods.ts';
 import type { InjectedPod, ResolverPod } from './pods.ts';
 import type { Manifest, RenderConfig } from './render.ts';
-import { baselineView, decideServing, partitionSlices, planFront } from './routing.ts';
+import { SETTLE_AFTER_RESTART_MS, baselineView, decideServing, partitionSlices, planFront } from './routing.ts';
 import type { BaselineView, FrontPlan, ServingDecision } from './routing.ts';
 import { RETIRED_LABEL, instancePorts, retiredService, routedService, routingSlice } from './routing-render.ts';
 import { addressTypeOf, operatorSliceName } from './slices.ts';
@@ -28,6 +29,7 @@ export interface RouterCaches {
   readonly children: Readonly<Record<ChildKind, Store<Child>>>;
   readonly resolverPods: Store<ResolverPod>;
   readonly baselines: { snapshot(ref: string): BaselineSnapshot };
+  readonly clock: Clock;
 }
 
 /** One Service of the instance and its steps. */
@@ -46,6 +48,8 @@ export interface RoutePlan {
   readonly fronts: readonly Front[];
   /** Retired Services no injected pod uses any more. */
   readonly release: readonly Child[];
+  /** While a fallback waits for a restarted replica to settle: when to decide again. */
+  readonly recheckAfterMs?: number;
 }
 
 /** The routing steps that a reconcile performs through its own apply. */
@@ -58,9 +62,12 @@ export class Router {
     this.caches = caches;
   }
 
-  /** `analysisRollback`: why the analysis keeps the clusterIP on the baseline, while it does. */
-  plan(cr: ClusterDNS, rendered: readonly Manifest[], deleting: boolean, dependents: readonly InjectedPod[], analysisRollback?: string): RoutePlan {
-    const { config, resolverPods, baselines, children } = this.caches;
+  /**
+   * `fallingBack`: whether the status says the clusterIP fell back for want of a ready replica;
+   * `analysisRollback`: why the analysis keeps the clusterIP on the baseline, while it does.
+   */
+  plan(cr: ClusterDNS, rendered: readonly Manifest[], deleting: boolean, dependents: readonly InjectedPod[], fallingBack: boolean, analysisRollback?: string): RoutePlan {
+    const { config, resolverPods, baselines, children, clock } = this.caches;
     const name = cr.metadata.name;
     const main = this.service(name);
     const { namespace: baselineNamespace, name: baselineName } = cr.spec.baseline.service;
@@ -77,8 +84,11 @@ export class Router {
     const family = addressTypeOf(main?.clusterIP || cr.spec.clusterIP);
     // The replicas as rendered: spec.replicas or what spec.autoscaling computed.
     const wanted = (rendered.find((m) => m.kind === 'Deployment')?.['spec'] as { replicas?: number } | undefined)?.replicas ?? 0;
+    const now = clock.now();
+    const settling = settledReplicas(resolverPods.list(), name, now, SETTLE_AFTER_RESTART_MS);
     const decision = decideServing({
       routing: cr.spec.routing, draining: deleting, readyReplicas: instanceOf(family).endpoints.length, wantedReplicas: wanted,
+      settledReplicas: settling.settled, fallingBack,
       baselineRef: ref, baseline: viewOf(family), clusterIP: main?.clusterIP ?? '',
       ...(analysisRollback === undefined ? {} : { analysisRollback }),
     });
@@ -101,6 +111,7 @@ export class Router {
       ...(mainView.kind === 'invalid' ? { invalidBaseline: mainView.message } : {}),
       fronts: [front(name, main), ...retired.filter(inUse).map((s) => front(s.name, s, s.clusterIP))],
       release: retired.filter((s) => !inUse(s)),
+      ...(settling.nextAt === undefined || decision?.reason !== 'FallbackNoReadyReplicas' ? {} : { recheckAfterMs: settling.nextAt - now }),
     };
   }
 

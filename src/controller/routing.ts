@@ -112,6 +112,10 @@ export interface ServingInput {
   /** Being deleted and draining: the baseline answers while injected pods remain. */
   readonly draining: boolean;
   readonly readyReplicas: number;
+  /** The ready replicas that have settled (see settledReplicas in pods.ts). */
+  readonly settledReplicas: number;
+  /** Whether the clusterIP answers from the baseline now because no replica was ready (FallbackNoReadyReplicas). */
+  readonly fallingBack: boolean;
   readonly wantedReplicas: number;
   readonly baselineRef: string;
   readonly baseline: BaselineView;
@@ -122,9 +126,19 @@ export interface ServingInput {
 }
 
 /**
+ * How long a replica that restarted must stay ready before the clusterIP comes back to it
+ * from a fallback. Pods that crash together tend to come back together within a second or
+ * two; moving the clusterIP back at once makes two switches (each dropping the lookups in
+ * flight, and the flows kube-proxy must clear) for as little as one second of fallback, and
+ * one per crash of a pod in CrashLoopBackOff. As minReadySeconds for a Deployment.
+ */
+export const SETTLE_AFTER_RESTART_MS = 5000;
+
+/**
  * Who should answer. The baseline when asked for (rollback, drain) and it has a ready
- * endpoint; else the instance when one of its pods is ready; else the baseline as a
- * fallback; else nobody. Undefined while the baseline's watch has not listed yet.
+ * endpoint; else the instance when one of its pods is ready (after a fallback, one that has
+ * settled); else the baseline as a fallback; else nobody. Undefined while the baseline's
+ * watch has not listed yet.
  */
 export function decideServing(input: ServingInput): ServingDecision | undefined {
   const { baseline, readyReplicas, wantedReplicas, baselineRef } = input;
@@ -141,6 +155,14 @@ export function decideServing(input: ServingInput): ServingDecision | undefined 
       RolledBack: `spec.routing is Baseline: ${fromBaseline}; the instance's pods get no traffic`,
     };
     return { serving: 'Baseline', status: 'True', reason: wanted, message: messages[wanted] };
+  }
+  if (!wanted && input.fallingBack && baselineReady > 0 && readyReplicas > 0 && input.settledReplicas === 0) {
+    const settle = SETTLE_AFTER_RESTART_MS / 1000;
+    const some = `${readyReplicas} replica${readyReplicas === 1 ? ' is' : 's are'}`;
+    return {
+      serving: 'Baseline', status: 'True', reason: 'FallbackNoReadyReplicas',
+      message: `${some} ready again after a restart, for less than ${settle}s: ${fromBaseline} until one has stayed ready ${settle}s`,
+    };
   }
   if (readyReplicas > 0) {
     const own = `${readyReplicas} ready replica${readyReplicas === 1 ? '' : 's'} answer${readyReplicas === 1 ? 's' : ''} at ${at}`;

@@ -105,7 +105,7 @@ describe('AnalysisCollector', () => {
 describe('podTargets', () => {
   test('the ready pods of the instance and revision, at their health port', () => {
     const store = new Store<ResolverPod>((p) => p.name);
-    const pod = (name: string, overrides: Partial<ResolverPod>): ResolverPod => ({ namespace: 'ns', name, uid: name, instance: 'x', ready: true, ips: ['10.244.0.7'], nodeName: 'n', revision: 'rev', ...overrides });
+    const pod = (name: string, overrides: Partial<ResolverPod>): ResolverPod => ({ namespace: 'ns', name, uid: name, instance: 'x', ready: true, restarts: 0, ips: ['10.244.0.7'], nodeName: 'n', revision: 'rev', ...overrides });
     store.apply({ type: 'restarted', objects: [
       pod('a', {}), pod('b', { ready: false }), pod('c', { revision: 'old' }), pod('d', { instance: 'y' }), pod('e', { ips: ['fd00::7'] }),
     ] });

@@ -30,14 +30,17 @@ const service = (name: string, clusterIP: string, labels: Record<string, string>
   kind: 'Service', namespace: config.namespace, name, uid: `uid-${name}`, resourceVersion: '1', labels: { 'app.kubernetes.io/instance': NAME, ...labels },
   annotations: {}, owners: [NAME], clusterIP, hasSelector: true,
 });
-const pod = (ready: boolean): ResolverPod => ({ namespace: config.namespace, name: 'p1', uid: 'pu', instance: NAME, ready, ips: ['10.244.0.7'], nodeName: 'n1', revision: '' });
+const pod = (ready: boolean): ResolverPod => ({ namespace: config.namespace, name: 'p1', uid: 'pu', instance: NAME, ready, restarts: 0, ips: ['10.244.0.7'], nodeName: 'n1', revision: '' });
 const injected = (nameserver: string): InjectedPod => ({ namespace: 'shop', name: `web-${nameserver}`, instance: NAME, nameserver, finished: false });
 
-function router(services: Child[], ready: boolean, baseline = true): Router {
+const NOW = Date.parse('2026-06-01T12:00:00Z');
+
+function router(services: Child[], ready: boolean, baseline = true, pods: ResolverPod[] = [pod(ready)]): Router {
   const children = Object.fromEntries(CHILD_KIND_ORDER.map((kind) => [kind, store<Child>((c) => `${c.kind}/${c.namespace}/${c.name}`, kind === 'Service' ? services : [])])) as Record<ChildKind, Store<Child>>;
   return new Router({
     config, children,
-    resolverPods: store<ResolverPod>((p) => p.name, [pod(ready)]),
+    resolverPods: store<ResolverPod>((p) => p.name, pods),
+    clock: { now: () => NOW, setTimer: () => ({ cancel: () => undefined }) },
     baselines: {
       snapshot: () => ({
         synced: true,
@@ -55,7 +58,7 @@ describe('Router.plan', () => {
 
   test('routes the main Service and every retired one still in use alike, and releases those no pod uses', () => {
     const cr = clusterDNS();
-    const route = router([service(NAME, '10.96.0.20'), retired, unused], false).plan(cr, render(cr, config), false, [injected(oldAddress), injected('10.96.0.20')]);
+    const route = router([service(NAME, '10.96.0.20'), retired, unused], false).plan(cr, render(cr, config), false, [injected(oldAddress), injected('10.96.0.20')], false);
     assert.equal(route.decision?.reason, 'FallbackNoReadyReplicas');
     assert.deepEqual(route.fronts.map((f) => [f.service, f.retiredAddress, f.plan.selector, f.plan.own.kind]), [
       [NAME, undefined, false, 'apply'], [retired.name, oldAddress, false, 'apply'],
@@ -67,14 +70,30 @@ describe('Router.plan', () => {
     const cr = clusterDNS();
     const rendered = render(cr, config);
     const r = router([service(NAME, '10.96.0.20'), retired], false);
-    const desired = r.desired(cr, rendered, r.plan(cr, rendered, false, [injected(oldAddress)]));
+    const desired = r.desired(cr, rendered, r.plan(cr, rendered, false, [injected(oldAddress)], false));
     const services = desired.filter((m) => m.kind === 'Service').map((m) => [m.metadata.name, (m['spec'] as { clusterIP?: string; selector?: object }).clusterIP, (m['spec'] as { selector?: object }).selector === undefined]);
     assert.deepEqual(services, [[NAME, '10.96.0.20', true], [retired.name, oldAddress, true]]);
   });
 
+  test('after a fallback, a replica ready again after a restart gets the clusterIP back once it has settled, and says when to look again', () => {
+    const cr = clusterDNS();
+    const rendered = render(cr, config);
+    const restarted = (readyFor: number): ResolverPod => ({ ...pod(true), restarts: 1, readySince: NOW - readyFor });
+    const plan = (pods: ResolverPod[], fallingBack: boolean) => router([service(NAME, '10.96.0.20')], true, true, pods).plan(cr, rendered, false, [], fallingBack);
+    const held = plan([restarted(2000)], true);
+    assert.deepEqual([held.decision?.serving, held.decision?.reason, held.recheckAfterMs, held.fronts[0]?.plan.selector], ['Baseline', 'FallbackNoReadyReplicas', 3000, false]);
+    assert.match(held.decision?.message ?? '', /^1 replica is ready again after a restart, for less than 5s: 10\.96\.0\.20 answers from the baseline kube-system\/kube-dns \(1 ready endpoint\) until one has stayed ready 5s$/);
+    const settled = plan([restarted(5000)], true);
+    assert.deepEqual([settled.decision?.serving, settled.recheckAfterMs], ['Instance', undefined]);
+    const fresh = plan([{ ...pod(true), readySince: NOW - 10 }], true);
+    assert.equal(fresh.decision?.serving, 'Instance', 'a pod that never restarted takes over as soon as it is ready');
+    const serving = plan([restarted(2000)], false);
+    assert.deepEqual([serving.decision?.serving, serving.recheckAfterMs], ['Instance', undefined], 'an instance that answers keeps answering');
+  });
+
   test('an unusable baseline is reported, and the ready instance keeps its selector', () => {
     const cr = clusterDNS();
-    const route = router([service(NAME, '10.96.0.20')], true, false).plan(cr, render(cr, config), false, []);
+    const route = router([service(NAME, '10.96.0.20')], true, false).plan(cr, render(cr, config), false, [], false);
     assert.match(route.invalidBaseline ?? '', /^spec\.baseline\.service: Service kube-system\/kube-dns does not exist$/);
     assert.deepEqual([route.decision?.serving, route.fronts[0]?.plan.selector], ['Instance', true]);
   });

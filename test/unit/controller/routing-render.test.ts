@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseClusterDNS } from '../../../src/api/clusterdns.ts';
 import type { ClusterDNS } from '../../../src/api/clusterdns.ts';
-import { dependentPods, readyEndpoints, shrinkInjectedPod, shrinkResolverPod } from '../../../src/controller/pods.ts';
-import { render } from '../../../src/controller/render.ts';
+import { dependentPods, readyEndpoints, settledReplicas, shrinkInjectedPod, shrinkResolverPod } from '../../../src/controller/pods.ts';
+import { RESOLVER_CONTAINER, render } from '../../../src/controller/render.ts';
 import type { Manifest } from '../../../src/controller/render.ts';
 import { instancePorts, routedService, routingSlice } from '../../../src/controller/routing-render.ts';
 import type { RawObject } from '../../../src/kube/watcher.ts';
@@ -72,6 +72,23 @@ describe('the pods routing watches', () => {
     assert.equal(resolver({ ...ready, conditions: [{ type: 'Ready', status: 'False' }] }).ready, false);
     assert.equal(resolver({ conditions: [{ type: 'Ready', status: 'True' }] }).ready, false, 'no address yet');
     assert.equal(resolver(ready, { deletionTimestamp: '2026-01-01T00:00:00Z' }).ready, false, 'terminating');
+  });
+
+  test('a resolver pod says since when it is ready and how often its resolver restarted', () => {
+    const since = { ...ready, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-06-01T12:00:00Z' }], containerStatuses: [{ name: 'sidecar', restartCount: 9 }, { name: RESOLVER_CONTAINER, restartCount: 2 }] };
+    assert.deepEqual([resolver(since).readySince, resolver(since).restarts], [Date.parse('2026-06-01T12:00:00Z'), 2]);
+    assert.deepEqual([resolver(ready).readySince, resolver(ready).restarts], [undefined, 0], 'no transition time, no container status');
+    assert.equal(resolver({ ...since, conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: '2026-06-01T12:00:00Z' }] }).readySince, undefined, 'not ready');
+  });
+
+  test('a pod that restarted settles once it has stayed ready long enough; one that never did at once', () => {
+    const now = Date.parse('2026-06-01T12:00:10Z');
+    const pod = (name: string, restarts: number, readyFor: number | undefined, overrides: Record<string, unknown> = {}) => ({
+      ...resolver(ready), name, restarts, ...(readyFor === undefined ? {} : { readySince: now - readyFor }), ...overrides,
+    });
+    const pods = [pod('fresh', 0, 100), pod('old', 3, 6000), pod('young', 1, 2000), pod('younger', 1, 1000), pod('down', 1, 9000, { ready: false }), pod('other', 1, 100, { instance: 'x' })];
+    assert.deepEqual(settledReplicas(pods, 'kube-dns-2', now, 5000), { settled: 2, nextAt: now + 3000 });
+    assert.deepEqual(settledReplicas([pod('unknown', 1, undefined)], 'kube-dns-2', now, 5000), { settled: 1 }, 'no transition time: settled');
   });
 
   test('ready endpoints are of one address family and point at their pod', () => {

@@ -87,12 +87,17 @@ const valid = (addresses: string[]): BaselineView => ({ kind: 'valid', content: 
 
 describe('decideServing', () => {
   const input = (overrides: Partial<ServingInput>): ServingInput => ({
-    routing: 'Instance', draining: false, readyReplicas: 2, wantedReplicas: 2, baselineRef: 'kube-system/kube-dns',
+    routing: 'Instance', draining: false, readyReplicas: 2, settledReplicas: 2, fallingBack: false, wantedReplicas: 2, baselineRef: 'kube-system/kube-dns',
     baseline: valid(['10.244.0.53']), clusterIP: '10.96.0.20', ...overrides,
   });
   const rows: Array<[string, Partial<ServingInput>, string | undefined, RegExp]> = [
     ['ready pods serve', {}, 'Instance True InstanceReady', /^2 ready replicas answer at 10\.96\.0\.20$/],
     ['no ready pod falls back to the baseline', { readyReplicas: 0 }, 'Baseline True FallbackNoReadyReplicas', /none of the 2 replicas is ready: 10\.96\.0\.20 answers from the baseline kube-system\/kube-dns \(1 ready endpoint\) until one is/],
+    ['after a fallback, replicas that restarted and have not settled leave it to the baseline', { fallingBack: true, settledReplicas: 0 }, 'Baseline True FallbackNoReadyReplicas',
+      /^2 replicas are ready again after a restart, for less than 5s: 10\.96\.0\.20 answers from the baseline kube-system\/kube-dns \(1 ready endpoint\) until one has stayed ready 5s$/],
+    ['after a fallback, one settled replica takes the clusterIP back', { fallingBack: true, settledReplicas: 1 }, 'Instance True InstanceReady', /^2 ready replicas answer/],
+    ['unsettled replicas keep answering when there is no fallback to go to', { fallingBack: true, settledReplicas: 0, baseline: valid([]) }, 'Instance True InstanceReady', /no fallback/],
+    ['unsettled replicas of an instance that answers keep answering', { settledReplicas: 0 }, 'Instance True InstanceReady', /^2 ready replicas answer at 10\.96\.0\.20$/],
     ['routing Baseline is a rollback', { routing: 'Baseline' }, 'Baseline True RolledBack', /spec.routing is Baseline: .*the instance's pods get no traffic/],
     ['a drain answers from the baseline', { draining: true }, 'Baseline True Draining', /being deleted: .* until no injected pod is left/],
     ['a rollback to a baseline with no ready endpoint keeps the instance', { routing: 'Baseline', baseline: valid([]) }, 'Instance True BaselineUnavailable',
