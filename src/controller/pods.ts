@@ -63,7 +63,6 @@ export function shrinkResolverPod(raw: RawObject): ResolverPod {
   const readyCondition = (pod.status?.conditions ?? []).find((c) => c.type === 'Ready' && c.status === 'True');
   const ready = readyCondition !== undefined && ips.length > 0 && !metadata.deletionTimestamp;
   const readySince = ready ? Date.parse(readyCondition.lastTransitionTime ?? '') : NaN;
-  const restarts = pod.status?.containerStatuses?.find((c) => c.name === RESOLVER_CONTAINER)?.restartCount;
   return {
     namespace: metadata.namespace ?? '',
     name: metadata.name ?? '',
@@ -71,11 +70,16 @@ export function shrinkResolverPod(raw: RawObject): ResolverPod {
     instance: metadata.labels?.[INSTANCE] ?? '',
     ready,
     ...(Number.isFinite(readySince) ? { readySince } : {}),
-    restarts: typeof restarts === 'number' && restarts > 0 ? restarts : 0,
+    restarts: restartsOf(pod),
     ips,
     nodeName: pod.spec?.nodeName ?? '',
     revision: revisionOf(pod),
   };
+}
+
+function restartsOf(pod: RawPod): number {
+  const restarts = pod.status?.containerStatuses?.find((c) => c.name === RESOLVER_CONTAINER)?.restartCount;
+  return typeof restarts === 'number' && restarts > 0 ? restarts : 0;
 }
 
 function revisionOf(pod: RawPod): string {

@@ -156,8 +156,7 @@ export class Reconciler {
     // Until the baseline has listed, the resolvers' shadow address is not known: change nothing (its listing wakes this again).
     if (!planned) return { requeueAfterMs: BASELINE_WAIT_MS };
     const { replicas, rendered, analysis } = planned;
-    const fallingBack = storedStatus(current.status)?.conditions?.find((c) => c.type === 'Serving')?.reason === 'FallbackNoReadyReplicas';
-    const routing = this.router.plan(cr, rendered, deleting, dependents, fallingBack, analysis?.rollback);
+    const routing = this.router.plan(cr, rendered, deleting, dependents, fellBack(current), analysis?.rollback);
     const { observed, failures } = await this.applyAll(cr, current, rendered, routing, dependents);
     if (!failures.some((f) => f.kind === 'Deployment')) this.reportRescale(current, replicas);
     const service = observed.get(childKey('Service', this.options.config.namespace, name)) ?? this.cachedChild('Service', name);
@@ -173,8 +172,7 @@ export class Reconciler {
     if (failures.length > 0) {
       throw new ReconcileError(`ClusterDNS ${name}: ${failures.map((f) => `${f.kind} refused: ${f.message}`).join('; ')}`);
     }
-    const requeueAfterMs = Math.min(replicas.requeueAfterMs ?? Infinity, routing.recheckAfterMs ?? Infinity);
-    return Number.isFinite(requeueAfterMs) ? { requeueAfterMs } : {};
+    return soonest(replicas.requeueAfterMs, routing.recheckAfterMs);
   }
 
   /**
@@ -403,6 +401,17 @@ function mustRecreate(manifest: Manifest, live: Child): boolean {
 /** Whether an apply changed the object: its generation where it has one (others write its status), else its version. */
 function changed(before: Child, after: Child): boolean {
   return before.generation !== undefined ? before.generation !== after.generation : before.resourceVersion !== after.resourceVersion;
+}
+
+/** Whether the status says the clusterIP fell back for want of a ready replica. */
+function fellBack(cr: CachedClusterDNS): boolean {
+  return storedStatus(cr.status)?.conditions?.find((c) => c.type === 'Serving')?.reason === 'FallbackNoReadyReplicas';
+}
+
+/** The sooner of two requeues, either of which may be absent. */
+function soonest(a: number | undefined, b: number | undefined): ReconcileResult {
+  const requeueAfterMs = Math.min(a ?? Infinity, b ?? Infinity);
+  return Number.isFinite(requeueAfterMs) ? { requeueAfterMs } : {};
 }
 
 function storedStatus(raw: unknown): ClusterDNSStatus | undefined {

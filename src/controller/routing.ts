@@ -156,7 +156,7 @@ export function decideServing(input: ServingInput): ServingDecision | undefined 
     };
     return { serving: 'Baseline', status: 'True', reason: wanted, message: messages[wanted] };
   }
-  if (!wanted && input.fallingBack && baselineReady > 0 && readyReplicas > 0 && input.settledReplicas === 0) {
+  if (!wanted && baselineReady > 0 && waitsToSettle(input)) {
     const settle = SETTLE_AFTER_RESTART_MS / 1000;
     const some = `${readyReplicas} replica${readyReplicas === 1 ? ' is' : 's are'}`;
     return {
@@ -180,6 +180,11 @@ export function decideServing(input: ServingInput): ServingDecision | undefined 
 }
 
 type BaselineWanted = 'Draining' | 'RolledBack' | 'AnalysisRolledBack';
+
+/** Falling back, with ready replicas of which none has settled yet. */
+function waitsToSettle(input: ServingInput): boolean {
+  return input.fallingBack && input.readyReplicas > 0 && input.settledReplicas === 0;
+}
 
 /** Why the baseline should answer, if it should: a drain, spec.routing, or the analysis (only while spec.routing is Instance). */
 function baselineWanted(input: ServingInput): BaselineWanted | undefined {
