@@ -62,19 +62,25 @@ export function shrinkResolverPod(raw: RawObject): ResolverPod {
   if (ips.length === 0 && pod.status?.podIP) ips.push(pod.status.podIP);
   const readyCondition = (pod.status?.conditions ?? []).find((c) => c.type === 'Ready' && c.status === 'True');
   const ready = readyCondition !== undefined && ips.length > 0 && !metadata.deletionTimestamp;
-  const readySince = ready ? Date.parse(readyCondition.lastTransitionTime ?? '') : NaN;
+  const readySince = ready ? sinceOf(readyCondition.lastTransitionTime) : undefined;
   return {
     namespace: metadata.namespace ?? '',
     name: metadata.name ?? '',
     uid: metadata.uid ?? '',
     instance: metadata.labels?.[INSTANCE] ?? '',
     ready,
-    ...(Number.isFinite(readySince) ? { readySince } : {}),
+    ...(readySince === undefined ? {} : { readySince }),
     restarts: restartsOf(pod),
     ips,
     nodeName: pod.spec?.nodeName ?? '',
     revision: revisionOf(pod),
   };
+}
+
+/** A condition's lastTransitionTime in ms since the epoch, undefined when absent or not a time. */
+function sinceOf(time: string | undefined): number | undefined {
+  const at = Date.parse(time ?? '');
+  return Number.isFinite(at) ? at : undefined;
 }
 
 function restartsOf(pod: RawPod): number {
