@@ -158,8 +158,11 @@ export class ControlPlane {
     await this.launch('kube-apiserver', this.binaries.kubeApiserver, args, async () => {
       const ready = await this.api('GET', '/readyz');
       if (ready.status !== 200) return false;
-      // /readyz can pass a moment before the bootstrap controller has made the default namespace.
-      return (await this.api('GET', '/api/v1/namespaces/default')).status === 200;
+      // /readyz can pass a moment before the bootstrap controller has made the default
+      // namespace, and before the default ServiceCIDR is ready to hand out clusterIPs (until
+      // then, a new Service can wait or be refused).
+      if ((await this.api('GET', '/api/v1/namespaces/default')).status !== 200) return false;
+      return serviceCIDRReady(await this.api('GET', '/apis/networking.k8s.io/v1/servicecidrs/kubernetes'));
     });
     if (restart) await this.waitForControllers();
   }
@@ -286,5 +289,16 @@ export class ControlPlane {
 
   private async probeOk(url: string): Promise<boolean> {
     return (await this.probe(url)).status === 200;
+  }
+}
+
+/** Whether the answer to a GET of a ServiceCIDR says it is Ready. */
+function serviceCIDRReady(answer: HttpResult): boolean {
+  if (answer.status !== 200) return false;
+  try {
+    const conditions = (JSON.parse(answer.body) as { status?: { conditions?: Array<{ type?: string; status?: string }> } }).status?.conditions ?? [];
+    return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+  } catch {
+    return false;
   }
 }
