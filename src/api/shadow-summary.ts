@@ -5,17 +5,14 @@
  * with this schema, as input from the network: bounded, and refused whole when malformed.
  */
 import { z } from 'zod';
+import { LATEST_MISMATCHES, MAX_ANSWER_TEXT, MISMATCH_KINDS } from './shadow-bounds.ts';
 
-/** Mismatches a resolver keeps, newest first (per serving thread, and in the merged summary). */
-export const LATEST_MISMATCHES = 20;
-/** Longest text of one answer in a mismatch (longer ones are cut, with `…`). */
-export const MAX_ANSWER_TEXT = 300;
+export type { MismatchKind, ShadowErrorReason } from './shadow-bounds.ts';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const text = (max: number) => z.string().max(max);
 
-export const mismatchKindSchema = z.enum(['rcode', 'answer', 'intended']);
-export type MismatchKind = z.infer<typeof mismatchKindSchema>;
+export const mismatchKindSchema = z.enum(MISMATCH_KINDS);
 
 export const shadowMismatchSchema = z.object({
   /** RFC 3339, milliseconds. */
@@ -47,7 +44,3 @@ export const shadowSummarySchema = z.object({
   latest: z.array(shadowMismatchSchema).max(LATEST_MISMATCHES),
 });
 export type ShadowSummary = z.infer<typeof shadowSummarySchema>;
-
-export type ShadowErrorReason = keyof ShadowSummary['errors'];
-export const SHADOW_ERROR_REASONS: readonly ShadowErrorReason[] = ['timeout', 'unreachable', 'malformed'];
-export const MISMATCH_KINDS: readonly MismatchKind[] = ['rcode', 'answer', 'intended'];

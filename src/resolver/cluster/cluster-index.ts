@@ -15,6 +15,7 @@
  * Pure apart from the injected clock (the SOA serial is the time of the last change) and the
  * fold it schedules after the current event.
  */
+import type { PodsMode } from '../../api/clusterdns.ts';
 import type { ListGatherer, WatchEvent } from '../../kube/watcher.ts';
 import { LayeredTable } from './layered-table.ts';
 import type { NamespaceRecord, PodRecord, ServiceRecord, SliceRecord } from './objects.ts';
@@ -23,6 +24,11 @@ import { TableBuilder } from './shared-table.ts';
 import type { KindLayout, SharedTableData } from './shared-table.ts';
 
 export type IndexedKind = 'services' | 'endpointslices' | 'namespaces' | 'pods';
+
+/** The kinds a resolver watches (and waits for before it is ready). */
+export function watchedKinds(pods: PodsMode): IndexedKind[] {
+  return pods === 'verified' ? ['services', 'endpointslices', 'namespaces', 'pods'] : ['services', 'endpointslices', 'namespaces'];
+}
 export type TableKind = Exclude<IndexedKind, 'namespaces'>;
 
 /** What brings another thread's index up to date: a watch event, or a kind's new table. */

@@ -41,11 +41,6 @@ export interface ClusterWatchOptions {
   readonly now?: () => number;
 }
 
-/** The kinds a resolver watches (and waits for before it is ready). */
-export function watchedKinds(pods: PodsMode): IndexedKind[] {
-  return pods === 'verified' ? ['services', 'endpointslices', 'namespaces', 'pods'] : ['services', 'endpointslices', 'namespaces'];
-}
-
 const RESOURCES: Record<IndexedKind, ResourceRef> = {
   services: { path: '/api/v1/services' },
   endpointslices: { path: '/apis/discovery.k8s.io/v1/endpointslices' },

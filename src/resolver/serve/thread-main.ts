@@ -5,8 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ResolverConfig } from '../../api/resolver-config.ts';
-import { ClusterIndex } from '../cluster/cluster-index.ts';
-import { watchedKinds } from '../cluster/watch.ts';
+import { ClusterIndex, watchedKinds } from '../cluster/cluster-index.ts';
 import { QueryStats } from '../metrics/query-stats.ts';
 import { Shadow } from '../shadow/shadow.ts';
 import { ServingStack } from './serving-stack.ts';

@@ -9,7 +9,7 @@
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { exchangeOverTcp } from '../../dns/tcp-exchange.ts';
-import type { ShadowErrorReason } from '../../api/shadow-summary.ts';
+import type { ShadowErrorReason } from '../../api/shadow-bounds.ts';
 import { echoesQuestion } from '../upstream/acceptance.ts';
 import type { ServerAddress } from '../upstream/routes.ts';
 

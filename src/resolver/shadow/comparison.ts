@@ -13,7 +13,7 @@
  */
 import { decode } from 'dns-packet';
 import type { DecodedPacket } from 'dns-packet';
-import { MAX_ANSWER_TEXT } from '../../api/shadow-summary.ts';
+import { MAX_ANSWER_TEXT } from '../../api/shadow-bounds.ts';
 import type { ShadowMismatch } from '../../api/shadow-summary.ts';
 import { normalise, sameAnswer, summarise } from '../../dns/answers.ts';
 import type { NormalisedAnswer } from '../../dns/answers.ts';

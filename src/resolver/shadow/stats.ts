@@ -6,8 +6,9 @@
  * Memory is bounded: the counters have one child per query type and kind, and each thread
  * keeps at most LATEST_MISMATCHES mismatches.
  */
-import { LATEST_MISMATCHES, MISMATCH_KINDS, SHADOW_ERROR_REASONS } from '../../api/shadow-summary.ts';
-import type { MismatchKind, ShadowErrorReason, ShadowMismatch, ShadowSummary } from '../../api/shadow-summary.ts';
+import { LATEST_MISMATCHES, MISMATCH_KINDS, SHADOW_ERROR_REASONS } from '../../api/shadow-bounds.ts';
+import type { MismatchKind, ShadowErrorReason } from '../../api/shadow-bounds.ts';
+import type { ShadowMismatch, ShadowSummary } from '../../api/shadow-summary.ts';
 import { FastCounter } from '../metrics/primitives.ts';
 import type { ChildSnapshot, CounterChild } from '../metrics/primitives.ts';
 
