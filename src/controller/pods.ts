@@ -134,7 +134,7 @@ export function settledReplicas(pods: readonly ResolverPod[], instance: string, 
     if (pod.instance !== instance || !pod.ready) continue;
     const at = pod.restarts === 0 || pod.readySince === undefined ? now : pod.readySince + settleMs;
     if (at <= now) settled++;
-    else nextAt = Math.min(nextAt ?? at, at);
+    else nextAt = Math.min(nextAt ?? Infinity, at);
   }
   return nextAt === undefined ? { settled } : { settled, nextAt };
 }

@@ -24,12 +24,12 @@ import { TableBuilder } from './shared-table.ts';
 import type { KindLayout, SharedTableData } from './shared-table.ts';
 
 export type IndexedKind = 'services' | 'endpointslices' | 'namespaces' | 'pods';
+export type TableKind = Exclude<IndexedKind, 'namespaces'>;
 
 /** The kinds a resolver watches (and waits for before it is ready). */
 export function watchedKinds(pods: PodsMode): IndexedKind[] {
   return pods === 'verified' ? ['services', 'endpointslices', 'namespaces', 'pods'] : ['services', 'endpointslices', 'namespaces'];
 }
-export type TableKind = Exclude<IndexedKind, 'namespaces'>;
 
 /** What brings another thread's index up to date: a watch event, or a kind's new table. */
 export type IndexUpdate =
