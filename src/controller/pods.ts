@@ -78,8 +78,9 @@ export function shrinkResolverPod(raw: RawObject): ResolverPod {
 }
 
 /** A condition's lastTransitionTime in ms since the epoch, undefined when absent or not a time. */
-function sinceOf(time: string | undefined): number | undefined {
-  const at = Date.parse(time ?? '');
+function sinceOf(time: unknown): number | undefined {
+  // The field is input like any other: Date.parse would take a number (42) for a year.
+  const at = typeof time === 'string' ? Date.parse(time) : NaN;
   return Number.isFinite(at) ? at : undefined;
 }
 

@@ -81,6 +81,14 @@ describe('the pods routing watches', () => {
     assert.equal(resolver({ ...since, conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: '2026-06-01T12:00:00Z' }] }).readySince, undefined, 'not ready');
   });
 
+  test('a pod status that lies about its restarts or its transition time counts as a pod that never restarted', () => {
+    const hostile = (restartCount: unknown, lastTransitionTime: unknown) => resolver({
+      ...ready, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime }], containerStatuses: [{ name: RESOLVER_CONTAINER, restartCount }],
+    });
+    for (const count of ['9', -3, Number.NaN, null, { n: 1 }]) assert.equal(hostile(count, '2026-06-01T12:00:00Z').restarts, 0, JSON.stringify(count));
+    for (const time of ['yesterday', 42, '', null]) assert.equal(hostile(1, time).readySince, undefined, JSON.stringify(time));
+  });
+
   test('a pod that restarted settles once it has stayed ready long enough; one that never did at once', () => {
     const now = Date.parse('2026-06-01T12:00:10Z');
     const pod = (name: string, restarts: number, readyFor: number | undefined, overrides: Record<string, unknown> = {}) => ({
