@@ -102,8 +102,12 @@ describe('routing', () => {
     assert.deepEqual(object.metadata.finalizers, ['clusterdns.io/drain']);
     const pods = await instancePods(client, ns, names.a);
     await waitEndpoints(names.a, pods.map((p) => p.ip), true);
-    const slices = await serviceSlices(client, ns, names.a);
-    assert.deepEqual(slices.map((s) => s.managedBy), ['endpointslice-controller.k8s.io'], 'no slice of the operator while the instance serves');
+    // The first fallback (no pod ready yet) left the operator's slice, turned to the instance's
+    // endpoints; it goes once the controller's slice has a ready endpoint, a moment after the status.
+    await eventually(async () => {
+      const slices = await serviceSlices(client, ns, names.a);
+      assert.deepEqual(slices.map((s) => s.managedBy), ['endpointslice-controller.k8s.io'], 'no slice of the operator while the instance serves');
+    }, { what: 'the operator\'s slice gone' });
     const row = (await kubectlOk(['get', 'cdns', names.a, '--no-headers'])).trim().split(/\s+/);
     assert.deepEqual(row.slice(0, 7), [names.a, 'clusterdns', '0.1.0', IP_A, '2', 'Instance', 'True']);
 
