@@ -11,7 +11,7 @@
  * so RSS without one says little about what the pod would use.
  */
 import { milliValue } from '../../src/controller/nodes.ts';
-import { DEFAULT_RESOURCES } from '../../src/controller/render.ts';
+import { DEFAULT_RESOURCES } from '../../src/controller/memory-sizing.ts';
 import { cpuSeconds, peakRssBytes, rssBytes } from './machine.ts';
 import type { Machine } from './machine.ts';
 import { createMemoryLimit } from '../../test/support/memory-limit.ts';

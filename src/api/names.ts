@@ -42,6 +42,8 @@ export function childLabels(instance: string, version: string): Record<string, s
 }
 
 /** Ports of the resolver process, as the Deployment and Service use them. */
+/** The resolver's container in an instance's pods; the operator, tests and tools look it up by this name. */
+export const RESOLVER_CONTAINER = 'resolver';
 export const RESOLVER_PORTS = { dns: 1053, health: 8080, ready: 8181, metrics: 9153 } as const;
 
 /** The resolver config file inside each instance's ConfigMap, and where pods mount it. */

@@ -2,8 +2,10 @@
  * The kinds of object a ClusterDNS owns, where they live in the API, and what the operator
  * keeps of each when it arrives from a watch (shrunk: only what reconcile and status read).
  */
+import { RESOLVER_CONTAINER } from '../api/names.ts';
 import { controllingClusterDNS } from './handlers.ts';
 import type { OwnerReference } from './handlers.ts';
+import type { PodResources } from './memory-sizing.ts';
 import { shrinkSlice } from './slices.ts';
 import type { SliceState } from './slices.ts';
 import type { RawObject } from '../kube/watcher.ts';
@@ -56,6 +58,8 @@ export interface DeploymentState {
   readonly readyReplicas: number;
   readonly availableReplicas: number;
   readonly conditions: readonly DeploymentCondition[];
+  /** The resolver container's resources in the pod template (only quantities kept). */
+  readonly resources?: PodResources;
 }
 
 /** A child as the operator keeps it. */
@@ -108,7 +112,10 @@ interface RawMetadata {
 }
 
 interface RawDeployment {
-  spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string> } } };
+  spec?: {
+    replicas?: number;
+    template?: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: Array<{ name?: unknown; resources?: unknown }> } };
+  };
   status?: {
     observedGeneration?: number;
     replicas?: number;
@@ -152,6 +159,7 @@ function deploymentState(raw: RawDeployment, generation: number): DeploymentStat
     observedGeneration: status.observedGeneration ?? 0,
     wantedReplicas: raw.spec?.replicas ?? 1,
     ...(templateVersion === undefined ? {} : { templateVersion }),
+    ...resourcesOf(raw.spec?.template?.spec?.containers?.find((c) => c.name === RESOLVER_CONTAINER)?.resources),
     replicas: status.replicas ?? 0,
     updatedReplicas: status.updatedReplicas ?? 0,
     readyReplicas: status.readyReplicas ?? 0,
@@ -160,4 +168,18 @@ function deploymentState(raw: RawDeployment, generation: number): DeploymentStat
       type, status: s, ...(reason === undefined ? {} : { reason }), ...(message === undefined ? {} : { message }),
     })),
   };
+}
+
+/** `{ resources }` with the requests and limits that are quantities (a string or a number), or nothing. */
+function resourcesOf(raw: unknown): { resources?: PodResources } {
+  if (typeof raw !== 'object' || raw === null) return {};
+  const quantities = (value: unknown): Record<string, string | number> | undefined => {
+    if (typeof value !== 'object' || value === null) return undefined;
+    const kept = Object.entries(value).filter((e): e is [string, string | number] => typeof e[1] === 'string' || typeof e[1] === 'number');
+    return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+  };
+  const requests = quantities((raw as { requests?: unknown }).requests);
+  const limits = quantities((raw as { limits?: unknown }).limits);
+  if (!requests && !limits) return {};
+  return { resources: { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) } };
 }

@@ -30,6 +30,7 @@ import type { ReconcileOutcome } from './handlers.ts';
 import { Informer } from './informer.ts';
 import { CONTROLLER_NAME } from './metrics.ts';
 import type { OperatorMetrics } from './metrics.ts';
+import { ClusterCounter } from './cluster-count.ts';
 import { NODES_PATH, nodeFingerprint, shrinkNode } from './nodes.ts';
 import type { NodeSize } from './nodes.ts';
 import { INJECTED_POD_SELECTOR, RESOLVER_POD_SELECTOR, shrinkInjectedPod, shrinkResolverPod } from './pods.ts';
@@ -72,11 +73,12 @@ export interface AutoscalingTiming {
 export const DEFAULT_AUTOSCALING_TIMING: AutoscalingTiming = { debounceMs: 2000, maxDelayMs: 10_000, downscaleStabilizationMs: 300_000 };
 
 /**
- * Workers start once the ClusterDNS and child caches have listed; the Node cache gets this
- * much longer, and is not waited for beyond it (a missing nodes permission must not stop
- * every instance that does not autoscale).
+ * Workers start once the ClusterDNS and child caches have listed; the Node cache and the
+ * first count of the cluster get this much longer, and are not waited for beyond it (a
+ * missing nodes permission must not stop every instance that does not autoscale; without a
+ * count, pods keep the resources they have).
  */
-const NODE_SYNC_GRACE_MS = 10_000;
+const GRACE_MS = 10_000;
 
 /**
  * Retry timing of the watches: a few long-lived watches may come back quickly after an
@@ -144,6 +146,13 @@ export class ClusterDNSController implements Runnable {
       backoff: new Backoff(WATCH_BACKOFF),
     });
     const { resolverPods, injectedPods } = this.podInformers(enqueue, onError);
+    const counter = new ClusterCounter({
+      client, clock, log,
+      onChange: (contents) => {
+        for (const [kind, count] of Object.entries(contents) as Array<[string, number]>) metrics.clusterObjects.set({ kind }, count);
+        enqueue(clusterDNS.store.list().filter((cr) => !hasResources(cr)).map((cr) => cr.metadata.name));
+      },
+    });
     const informers = [clusterDNS, ...Object.values(children), resolverPods, injectedPods, nodes];
 
     let analysis: AnalysisCollector | undefined;
@@ -151,12 +160,12 @@ export class ClusterDNSController implements Runnable {
     const onAbort = (): void => { stop.abort(); };
     signal.addEventListener('abort', onAbort, { once: true });
     baselines.start(stop.signal);
-    const watching = informers.map((informer) => informer.run(stop.signal));
+    const watching = [...informers.map((informer) => informer.run(stop.signal)), counter.run(stop.signal)];
     try {
       const required = [clusterDNS, ...Object.values(children), resolverPods, injectedPods];
       // The baselines' watches start as the ClusterDNS objects arrive, so they are waited for after those.
       await Promise.race([Promise.all(required.map((i) => i.store.waitForSync())).then(() => baselines.synced()), whenAborted(stop.signal)]);
-      await Promise.race([nodes.store.waitForSync(), sleep(clock, NODE_SYNC_GRACE_MS, stop.signal)]);
+      await Promise.race([Promise.all([nodes.store.waitForSync(), counter.firstCount()]), sleep(clock, GRACE_MS, stop.signal)]);
       if (stop.signal.aborted) return;
       this.cachesSynced = true;
       if (!nodes.store.synced) log.warn('the Node cache has not listed yet; autoscaled instances keep their replicas until it has');
@@ -171,6 +180,7 @@ export class ClusterDNSController implements Runnable {
         injectedPods: injectedPods.store,
         baselines,
         analysis,
+        clusterContents: () => counter.current(),
       }, planner, clock);
       await Promise.all(Array.from({ length: workers }, () => this.work(queue, reconciler, stop.signal)));
     } finally {
@@ -231,7 +241,7 @@ export class ClusterDNSController implements Runnable {
     });
   }
 
-  private reconciler(caches: Pick<ReconcilerOptions, 'clusterDNS' | 'children' | 'resolverPods' | 'injectedPods' | 'baselines' | 'analysis'>, planner: ReplicaPlanner, clock: Clock): Reconciler {
+  private reconciler(caches: Pick<ReconcilerOptions, 'clusterDNS' | 'children' | 'resolverPods' | 'injectedPods' | 'baselines' | 'analysis' | 'clusterContents'>, planner: ReplicaPlanner, clock: Clock): Reconciler {
     const { client, metrics, log, identity } = this.options;
     const countWrite = (verb: string, resource: string): void => { metrics.writes.inc({ verb, resource }); };
     return new Reconciler({
@@ -284,6 +294,12 @@ export class ClusterDNSController implements Runnable {
       queue.done(key);
     }
   }
+}
+
+/** Whether a cached ClusterDNS sets spec.resources (which the cluster's count then leaves alone). */
+function hasResources(cr: CachedClusterDNS): boolean {
+  const spec = cr.spec as { resources?: unknown } | undefined;
+  return typeof spec?.resources === 'object' && spec.resources !== null;
 }
 
 /** Whether a cached ClusterDNS asks for spec.autoscaling (read raw: the cache holds specs unvalidated). */

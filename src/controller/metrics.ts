@@ -19,6 +19,7 @@ export class OperatorMetrics {
   readonly writes: Counter<'verb' | 'resource'>;
   /** Switches of who answers at an instance's clusterIP (status.serving), by instance. */
   readonly servingSwitches: Counter<'name' | 'from' | 'to'>;
+  readonly clusterObjects: Gauge<'kind'>;
   private readonly queueAdds: Counter<'name' | 'controller'>;
   private readonly queueRetries: Counter<'name' | 'controller'>;
   private readonly queueWait: Histogram<'name' | 'controller'>;
@@ -40,6 +41,10 @@ export class OperatorMetrics {
     this.servingSwitches = new Counter({
       name: 'clusterdns_operator_serving_switches_total', help: 'Switches of who answers at an instance\'s clusterIP (status.serving: Instance, Baseline, None)',
       labelNames: ['name', 'from', 'to'], registers,
+    });
+    this.clusterObjects = new Gauge({
+      name: 'clusterdns_operator_cluster_objects', help: 'What the cluster holds as last counted for sizing the pods\' memory (kind: services, endpointSlices, endpoints, pods)',
+      labelNames: ['kind'], registers,
     });
     this.queueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name', 'controller'], registers });
     this.queueRetries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name', 'controller'], registers });

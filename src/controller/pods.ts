@@ -7,8 +7,8 @@
  *   namespace): how many depend on it, and on which address, to drain before a delete.
  * Never a watch of every pod in the cluster.
  */
-import { INJECTED_INTO_LABEL } from '../api/names.ts';
-import { CONFIG_HASH_ANNOTATION, RESOLVER_CONTAINER, podRevision } from './render.ts';
+import { INJECTED_INTO_LABEL, RESOLVER_CONTAINER } from '../api/names.ts';
+import { CONFIG_HASH_ANNOTATION, podRevision } from './render.ts';
 import type { RawObject } from '../kube/watcher.ts';
 import type { AddressType, SliceEndpoint } from './slices.ts';
 

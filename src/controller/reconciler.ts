@@ -33,6 +33,8 @@ import { addDrainFinalizer, drainState, hasDrainFinalizer, removeDrainFinalizer 
 import type { EventRecorder, EventSubject } from './events.ts';
 import { OwnWrites } from './own-writes.ts';
 import { TerminalError } from './handlers.ts';
+import { podResources } from './memory-sizing.ts';
+import type { ClusterContents } from './memory-sizing.ts';
 import { dependentPods } from './pods.ts';
 import type { InjectedPod, ResolverPod } from './pods.ts';
 import { hash, render } from './render.ts';
@@ -75,6 +77,8 @@ export interface ReconcilerOptions {
   readonly config: RenderConfig;
   /** Decides the replicas (spec.replicas, or spec.autoscaling's figure). */
   readonly planner: ReplicaPlanner;
+  /** What the cluster holds, as last counted (cluster-count.ts): sizes the pods without spec.resources. */
+  readonly clusterContents?: () => ClusterContents | undefined;
   readonly clock: Clock;
   readonly log: Logger;
   /** Counts status writes. */
@@ -236,7 +240,8 @@ export class Reconciler {
     const shadow = shadowTarget(cr, this.options.baselines.snapshot(`${namespace}/${baseline}`), `${this.options.config.namespace}/${cr.metadata.name}`, (ref) => this.engineOfService(ref));
     if (cr.spec.analysis && shadow.kind === 'unknown') return undefined;
     const replicas = this.options.planner.plan(cr, this.cachedChild('Deployment', cr.metadata.name)?.deployment?.wantedReplicas);
-    const rendered = render(cr, this.options.config, replicas.replicas, shadow.kind === 'address' ? shadow : undefined);
+    const resources = podResources(cr.spec, this.options.clusterContents?.(), this.cachedChild('Deployment', cr.metadata.name)?.deployment?.resources);
+    const rendered = render(cr, this.options.config, replicas.replicas, shadow.kind === 'address' ? shadow : undefined, resources);
     const analysis = this.options.analysis
       ? analyse(this.options.analysis, cr, rendered, shadow, storedStatus(current.status)?.analysis, new Date(this.options.clock.now()))
       : undefined;

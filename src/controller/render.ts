@@ -6,10 +6,12 @@
 import { createHash } from 'node:crypto';
 import { replicasPolicy } from '../api/clusterdns.ts';
 import type { ClusterDNS } from '../api/clusterdns.ts';
-import { API_VERSION, childLabels, KIND, RESOLVER_PORTS } from '../api/names.ts';
+import { API_VERSION, childLabels, KIND, RESOLVER_CONTAINER, RESOLVER_PORTS } from '../api/names.ts';
 import { CHILD_KINDS } from './children.ts';
 import type { ChildKind } from './children.ts';
 import { engineFiles } from './engines.ts';
+import { podResources } from './memory-sizing.ts';
+import type { PodResources } from './memory-sizing.ts';
 import type { EngineFiles, ImageRepositories, ShadowBaseline } from './engines.ts';
 
 /** Images are `<imageRepository>:<spec.version>` (coredns: `<corednsImageRepository>:v<spec.version>`) unless spec.image is set. */
@@ -34,11 +36,7 @@ export interface Manifest {
 
 /** Pod template annotation: a hash of the config file (resolver config or Corefile), so that a config change rolls the pods. */
 export const CONFIG_HASH_ANNOTATION = 'clusterdns.io/config-hash';
-/** The resolver's container; tests and tools look it up by this name. */
-export const RESOLVER_CONTAINER = 'resolver';
 export const DEFAULT_PRIORITY_CLASS = 'system-cluster-critical';
-/** kubeadm's CoreDNS resources. */
-export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '70Mi' }, limits: { memory: '170Mi' } };
 /** The uid and gid the resolver runs as (any non-root id; 65532 is distroless' "nonroot"). */
 const NONROOT = 65532;
 /** After the lameduck: time for in-flight queries and the process to exit. */
@@ -55,13 +53,14 @@ export function selectorLabels(name: string): Record<string, string> {
  * `replicas` is what the reconciler decided (spec.autoscaling's figure); without it, the
  * fixed spec.replicas (or its default), or autoscaling's min. With spec.analysis, the
  * resolvers shadow `shadowBaseline` (the baseline Service's clusterIP), when there is one.
+ * `resources`: the resolver container's (memory-sizing.ts), spec.resources or the defaults unless given.
  */
-export function render(cr: ClusterDNS, config: RenderConfig, replicas = renderedReplicas(cr), shadowBaseline?: ShadowBaseline): Manifest[] {
+export function render(cr: ClusterDNS, config: RenderConfig, replicas = renderedReplicas(cr), shadowBaseline?: ShadowBaseline, resources = podResources(cr.spec, undefined)): Manifest[] {
   const files = engineFiles(cr, config, shadowBaseline);
   const children = [
     configMap(cr, config, files),
     service(cr, config),
-    deployment(cr, config, replicas, files),
+    deployment(cr, config, replicas, files, resources),
   ];
   if (replicas > 1) children.push(podDisruptionBudget(cr, config));
   return children;
@@ -112,7 +111,7 @@ function service(cr: ClusterDNS, config: RenderConfig): Manifest {
   });
 }
 
-function deployment(cr: ClusterDNS, config: RenderConfig, replicas: number, files: EngineFiles): Manifest {
+function deployment(cr: ClusterDNS, config: RenderConfig, replicas: number, files: EngineFiles, resources: PodResources): Manifest {
   const { name } = cr.metadata;
   const selector = selectorLabels(name);
   return manifest('Deployment', cr, config, {
@@ -123,13 +122,13 @@ function deployment(cr: ClusterDNS, config: RenderConfig, replicas: number, file
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: { labels: childLabels(name, cr.spec.version), annotations: { [CONFIG_HASH_ANNOTATION]: hash(files.configText) } },
-        spec: podSpec(cr, selector, files),
+        spec: podSpec(cr, selector, files, resources),
       },
     },
   });
 }
 
-function podSpec(cr: ClusterDNS, selector: Record<string, string>, files: EngineFiles): Record<string, unknown> {
+function podSpec(cr: ClusterDNS, selector: Record<string, string>, files: EngineFiles, resources: PodResources): Record<string, unknown> {
   const { spec } = cr;
   return {
     serviceAccountName: files.serviceAccountName,
@@ -150,12 +149,12 @@ function podSpec(cr: ClusterDNS, selector: Record<string, string>, files: Engine
       // Count only the pods of one revision, so that a rollout spreads its new pods too.
       matchLabelKeys: ['pod-template-hash'],
     }],
-    containers: [container(cr, files)],
+    containers: [container(files, resources)],
     volumes: [{ name: 'config', configMap: { name: cr.metadata.name, items: [{ key: files.configKey, path: files.configKey }] } }],
   };
 }
 
-function container(cr: ClusterDNS, files: EngineFiles): Record<string, unknown> {
+function container(files: EngineFiles, resources: PodResources): Record<string, unknown> {
   return {
     name: RESOLVER_CONTAINER,
     image: files.image,
@@ -182,7 +181,7 @@ function container(cr: ClusterDNS, files: EngineFiles): Record<string, unknown> 
       httpGet: { path: '/ready', port: RESOLVER_PORTS.ready, scheme: 'HTTP' },
       periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 2,
     },
-    resources: cr.spec.resources ?? DEFAULT_RESOURCES,
+    resources,
     securityContext: {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,

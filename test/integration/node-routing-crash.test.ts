@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RESOLVER_CONTAINER } from '../../src/controller/render.ts';
+import { RESOLVER_CONTAINER } from '../../src/api/names.ts';
 import { applyInstance, containerPid, deleteInstance, isReady, resolverPods } from '../support/node-pods.ts';
 import { BASELINE_TTL, figures, hold, INSTANCE_TTL, InjectedLoad, RATE, servingOf, SETTLE_MS } from '../support/node-routing.ts';
 import { loadEvents } from '../support/dns-load.ts';

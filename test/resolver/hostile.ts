@@ -16,7 +16,7 @@ import { ResolverProcess } from './process.ts';
 import type { StartOptions } from './process.ts';
 import { UpstreamServer } from './upstream-server.ts';
 
-/** The resolver Deployment's memory limit (src/controller/render.ts DEFAULT_RESOURCES). */
+/** The resolver Deployment's memory limit (src/controller/memory-sizing.ts DEFAULT_RESOURCES). */
 export const MEMORY_LIMIT_MIB = 170;
 const ORDINARY_PER_SECOND = 25;
 
