@@ -11,6 +11,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseClusterDNS } from '../../src/api/clusterdns.ts';
+import { API_VERSION, KIND } from '../../src/api/names.ts';
+import { countCluster } from '../../src/controller/cluster-count.ts';
+import { podResources } from '../../src/controller/memory-sizing.ts';
+import type { ClusterContents } from '../../src/controller/memory-sizing.ts';
+import { NEWEST_COREDNS } from '../../src/coredns/releases.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { ensureBinaries } from '../../src/local/binaries.ts';
 import { httpRequest } from '../../src/local/net.ts';
@@ -32,8 +38,9 @@ const THREADS = [1, 2, 4] as const;
 const PROPAGATION_SAMPLES = Number(process.env['BENCH_PROPAGATION_SAMPLES'] ?? 50);
 const SETTLE_MS = 5000;
 
-/** A run within the default memory limit, with the default thread count. */
+/** A run within a memory limit, with the default thread count. */
 export interface Limited {
+  readonly limitBytes: number;
   /** Until answering; undefined when it never answered. */
   readonly startMs: number | undefined;
   /** Serving threads it runs (the resolver's gauge); undefined for CoreDNS. */
@@ -48,6 +55,8 @@ export interface Side {
   qps?: Measured;
   propagation?: PropagationResult;
   limited?: Limited;
+  /** In the limit the operator gives the engine for this cluster without spec.resources (memory-sizing.ts). */
+  sized?: Limited;
 }
 
 const newSide = (): Side => ({ startMs: new Map(), rss: new Map() });
@@ -117,11 +126,17 @@ export async function runScale(count: number): Promise<void> {
     theirs.propagation = b;
     for (const server of pair) await server.stop();
   }
+  const contents = await countCluster(client);
+  say(`counted as the operator does: ${JSON.stringify(contents)}`);
   for (const [which, side] of [['ours', ours], ['theirs', theirs]] as const) {
-    const limited = await runLimited(which, (cgroupProcs) => (which === 'ours'
+    const startLimited = (cgroupProcs: string): Promise<RunningServer> => (which === 'ours'
       ? startResolver({ ...common, cpus: everyCore, main, upstream: upstreamAddress, name: 'limited', cgroupProcs })
-      : startCoredns({ ...common, cpus: everyCore, binary: binaries.coredns, upstream: upstreamAddress, cgroupProcs })));
+      : startCoredns({ ...common, cpus: everyCore, binary: binaries.coredns, upstream: upstreamAddress, cgroupProcs }));
+    const limited = await runLimited(which, DEFAULT_LIMIT_BYTES, startLimited);
     if (limited) side.limited = limited;
+    const sizedBytes = sizedLimitBytes(which === 'ours' ? 'clusterdns' : 'coredns', contents);
+    const sized = sizedBytes === DEFAULT_LIMIT_BYTES ? limited : await runLimited(which, sizedBytes, startLimited);
+    if (sized) side.sized = sized;
   }
   const section = scaleSection({
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
@@ -134,19 +149,26 @@ export async function runScale(count: number): Promise<void> {
   say(`bench/RESULTS.md updated (section "Resolver at ${count.toLocaleString('en-US')} Services")`);
 }
 
+/** The memory limit the operator gives an instance of `engine` without spec.resources in a cluster of `contents`. */
+function sizedLimitBytes(engine: 'clusterdns' | 'coredns', contents: ClusterContents | undefined): number {
+  const parsed = parseClusterDNS({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'bench' }, spec: { engine, version: NEWEST_COREDNS } });
+  if (!parsed.ok) throw new Error(parsed.error);
+  return Number.parseInt(String(podResources(parsed.value.spec, contents).limits?.['memory']), 10) * 2 ** 20;
+}
+
 /**
- * Starts a server with its defaults inside a memory cgroup of DEFAULT_LIMIT_BYTES, as its pod
+ * Starts a server with its defaults inside a memory cgroup of `limitBytes`, as its pod
  * runs: how long until it answers, how many threads it chose, its peak and whether the
  * kernel OOM-killed it. Undefined where no cgroup can be made (not root).
  */
-async function runLimited(which: 'ours' | 'theirs', start: (cgroupProcs: string) => Promise<RunningServer>): Promise<Limited | undefined> {
-  const limit = createMemoryLimit(`clusterdns-bench-scale-${which}`, DEFAULT_LIMIT_BYTES);
+async function runLimited(which: 'ours' | 'theirs', limitBytes: number, start: (cgroupProcs: string) => Promise<RunningServer>): Promise<Limited | undefined> {
+  const limit = createMemoryLimit(`clusterdns-bench-scale-${which}`, limitBytes);
   if (!limit) return undefined;
   let server: RunningServer | undefined;
   try {
     server = await start(limit.procsFile);
   } catch (error) {
-    say(`${which === 'ours' ? 'clusterdns resolver' : 'CoreDNS'} in ${DEFAULT_LIMIT_BYTES / 2 ** 20} MiB: ${error instanceof Error ? error.message : String(error)}`);
+    say(`${which === 'ours' ? 'clusterdns resolver' : 'CoreDNS'} in ${limitBytes / 2 ** 20} MiB: ${error instanceof Error ? error.message : String(error)}`);
   }
   let threads: number | undefined;
   if (server) {
@@ -158,30 +180,34 @@ async function runLimited(which: 'ours' | 'theirs', start: (cgroupProcs: string)
     }
     await server.stop();
   }
-  const result = { startMs: server?.readyMs, threads, peakBytes: limit.peakBytes(), oomKills: limit.oomKills() };
-  say(`${server?.name ?? which} in ${DEFAULT_LIMIT_BYTES / 2 ** 20} MiB: ${result.startMs === undefined ? 'never answered' : `answering after ${fmt(result.startMs / 1000, 1)} s`}, peak ${fmt(result.peakBytes / 2 ** 20)} MiB, OOM kills ${result.oomKills}${threads ? `, ${threads} serving thread(s)` : ''}`);
+  const result = { limitBytes, startMs: server?.readyMs, threads, peakBytes: limit.peakBytes(), oomKills: limit.oomKills() };
+  say(`${server?.name ?? which} in ${limitBytes / 2 ** 20} MiB: ${result.startMs === undefined ? 'never answered' : `answering after ${fmt(result.startMs / 1000, 1)} s`}, peak ${fmt(result.peakBytes / 2 ** 20)} MiB, OOM kills ${result.oomKills}${threads ? `, ${threads} serving thread(s)` : ''}`);
   limit.remove();
   return result;
 }
 
 const LIMIT_MIB = DEFAULT_LIMIT_BYTES / 2 ** 20;
 
-/** The rows of the runs within the default limit that have a ratio. */
-function limitedRows(ours: Side, theirs: Side): Array<[string, number, number, number]> {
-  const start = (side: Side): number => (side.limited?.startMs ?? NaN) / 1000;
-  const peak = (side: Side): number => (side.limited?.peakBytes ?? NaN) / 2 ** 20;
+type LimitedRun = 'limited' | 'sized';
+const RUN_LABEL: Record<LimitedRun, string> = { limited: `in the default ${LIMIT_MIB} MiB limit`, sized: 'in the limit sized for this cluster' };
+
+/** The rows of the runs within a limit that have a ratio. */
+function limitedRows(ours: Side, theirs: Side, run: LimitedRun): Array<[string, number, number, number]> {
+  const start = (side: Side): number => (side[run]?.startMs ?? NaN) / 1000;
+  const peak = (side: Side): number => (side[run]?.peakBytes ?? NaN) / 2 ** 20;
   return [
-    [`in the default ${LIMIT_MIB} MiB limit: start until answering (s)`, start(ours), start(theirs), 1],
-    [`in the default ${LIMIT_MIB} MiB limit: peak charged (MiB)`, peak(ours), peak(theirs), 0],
+    ...(run === 'sized' ? [[`${RUN_LABEL[run]}: the limit (MiB)`, (ours.sized?.limitBytes ?? NaN) / 2 ** 20, (theirs.sized?.limitBytes ?? NaN) / 2 ** 20, 0] as [string, number, number, number]] : []),
+    [`${RUN_LABEL[run]}: start until answering (s)`, start(ours), start(theirs), 1],
+    [`${RUN_LABEL[run]}: peak charged (MiB)`, peak(ours), peak(theirs), 0],
   ];
 }
 
-/** The rows of the runs within the default limit that are counts, not measures. */
-function limitedTextRows(ours: Side, theirs: Side, cores: number): string[] {
-  const oom = (side: Side): string => (side.limited ? String(side.limited.oomKills) : 'n/a');
+/** The rows of the runs within a limit that are counts, not measures. */
+function limitedTextRows(ours: Side, theirs: Side, cores: number, run: LimitedRun): string[] {
+  const oom = (side: Side): string => (side[run] ? String(side[run].oomKills) : 'n/a');
   return [
-    `| in the default ${LIMIT_MIB} MiB limit: OOM kills | ${oom(ours)} | ${oom(theirs)} | |`,
-    `| in the default ${LIMIT_MIB} MiB limit: serving threads | ${ours.limited?.threads ?? 'n/a'} (threads: auto) | GOMAXPROCS ${cores} | |`,
+    `| ${RUN_LABEL[run]}: OOM kills | ${oom(ours)} | ${oom(theirs)} | |`,
+    `| ${RUN_LABEL[run]}: serving threads | ${ours[run]?.threads ?? 'n/a'} (threads: auto) | GOMAXPROCS ${cores} | |`,
   ];
 }
 
@@ -209,7 +235,8 @@ export function scaleSection(report: ScaleReport): string {
   rows.push(['propagation p50 (ms)', ours.propagation?.p50Ms ?? NaN, theirs.propagation?.p50Ms ?? NaN, 1]);
   rows.push(['propagation p99 (ms)', ours.propagation?.p99Ms ?? NaN, theirs.propagation?.p99Ms ?? NaN, 1]);
   rows.push(['RSS 4 threads / 1 thread', mib(ours, 4) / mib(ours, 1), mib(theirs, 4) / mib(theirs, 1), 2]);
-  rows.push(...limitedRows(ours, theirs));
+  rows.push(...limitedRows(ours, theirs, 'limited'));
+  const sizedRows = limitedRows(ours, theirs, 'sized');
   const objects = 2 * shape.services;
   const busy = (m: Measured | undefined): string => (m ? `${fmt(m.otherPercent)} % (load ${fmt(m.load1, 2)})` : 'n/a');
   return [
@@ -221,12 +248,15 @@ export function scaleSection(report: ScaleReport): string {
     '| | clusterdns | CoreDNS | clusterdns / CoreDNS |',
     '|---|---|---|---|',
     ...rows.map(([label, a, b, digits]) => `| ${label} | ${fmt(a, digits)} | ${fmt(b, digits)} | ${ratio(a, b)} |`),
-    ...limitedTextRows(ours, theirs, report.machineCores),
+    ...limitedTextRows(ours, theirs, report.machineCores, 'limited'),
+    ...sizedRows.map(([label, a, b, digits]) => `| ${label} | ${fmt(a, digits)} | ${fmt(b, digits)} | ${ratio(a, b)} |`),
+    ...limitedTextRows(ours, theirs, report.machineCores, 'sized'),
     '',
     `- Start until answering: from process start until /ready answers 200 and the name of the first Service is answered (checked every 100 ms), so from a synced index. One server at a time; 1 thread on core ${report.cores.server}, more threads on every core. Both read the same JSON kubeconfig.`,
     `- RSS: VmRSS ${SETTLE_MS / 1000} s after the server first answered. CoreDNS's threads are GOMAXPROCS.`,
     `- QPS: dnsperf on core(s) ${report.cores.client}, ${SECONDS} s saturated after 3 s of warm-up, random cluster names. Other processes took ${busy(ours.qps)} / ${busy(theirs.qps)} of the machine meanwhile.`,
     `- Propagation: ${PROPAGATION_SAMPLES} Services created one after the other, both servers asked every millisecond until they answer.`,
     `- Default limit: each server with its default settings on every core, in a memory cgroup of ${LIMIT_MIB} MiB (the memory limit of our Deployment and of kubeadm's CoreDNS), as its pod runs; peak charged is the cgroup's, read after ${SETTLE_MS / 1000} s of answering. "n/a" start: it never answered (OOM-killed while listing).`,
+    `- Sized limit: the same, in the memory limit the operator gives each engine without spec.resources for this cluster, as it counts it (src/controller/memory-sizing.ts); the default run's figures where that limit is the default.`,
   ].join('\n');
 }

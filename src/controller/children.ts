@@ -114,7 +114,7 @@ interface RawMetadata {
 interface RawDeployment {
   spec?: {
     replicas?: number;
-    template?: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: Array<{ name?: unknown; resources?: unknown }> } };
+    template?: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: unknown } };
   };
   status?: {
     observedGeneration?: number;
@@ -159,7 +159,7 @@ function deploymentState(raw: RawDeployment, generation: number): DeploymentStat
     observedGeneration: status.observedGeneration ?? 0,
     wantedReplicas: raw.spec?.replicas ?? 1,
     ...(templateVersion === undefined ? {} : { templateVersion }),
-    ...resourcesOf(raw.spec?.template?.spec?.containers?.find((c) => c.name === RESOLVER_CONTAINER)?.resources),
+    ...resourcesOf(resolverContainer(raw.spec?.template?.spec?.containers)?.resources),
     replicas: status.replicas ?? 0,
     updatedReplicas: status.updatedReplicas ?? 0,
     readyReplicas: status.readyReplicas ?? 0,
@@ -168,6 +168,12 @@ function deploymentState(raw: RawDeployment, generation: number): DeploymentStat
       type, status: s, ...(reason === undefined ? {} : { reason }), ...(message === undefined ? {} : { message }),
     })),
   };
+}
+
+function resolverContainer(containers: unknown): { resources?: unknown } | undefined {
+  if (!Array.isArray(containers)) return undefined;
+  return (containers as unknown[]).find((c): c is { name: string; resources?: unknown } =>
+    typeof c === 'object' && c !== null && (c as { name?: unknown }).name === RESOLVER_CONTAINER);
 }
 
 /** `{ resources }` with the requests and limits that are quantities (a string or a number), or nothing. */

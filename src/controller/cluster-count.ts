@@ -106,7 +106,7 @@ export class ClusterCounter {
     const { log, onChange } = this.options;
     let counted: ClusterContents | undefined;
     try {
-      counted = await this.count();
+      counted = await countCluster(this.options.client);
     } catch (error) {
       if (!this.failing) log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not count the cluster; pods keep their resources');
       this.failing = true;
@@ -123,16 +123,18 @@ export class ClusterCounter {
     onChange(counted);
   }
 
-  private async count(): Promise<ClusterContents | undefined> {
-    const page = (path: string, limit: number): Promise<ListPage> => this.options.client.request<ListPage>('GET', path, { query: { limit } });
-    const [services, slices, pods] = await Promise.all([page(LISTS.services, 1), page(LISTS.endpointSlices, SAMPLE_SLICES), page(LISTS.pods, 1)]);
-    const counts = { services: listCount(services), endpointSlices: listCount(slices), pods: listCount(pods) };
-    if (counts.services === undefined || counts.endpointSlices === undefined || counts.pods === undefined) return undefined;
-    return {
-      services: counts.services,
-      endpointSlices: counts.endpointSlices,
-      endpoints: Math.round(counts.endpointSlices * meanEndpoints(slices)),
-      pods: counts.pods,
-    };
-  }
+}
+
+/** One count of the cluster; undefined when the apiserver does not say how long its lists are. */
+export async function countCluster(client: KubeClient): Promise<ClusterContents | undefined> {
+  const page = (path: string, limit: number): Promise<ListPage> => client.request<ListPage>('GET', path, { query: { limit } });
+  const [services, slices, pods] = await Promise.all([page(LISTS.services, 1), page(LISTS.endpointSlices, SAMPLE_SLICES), page(LISTS.pods, 1)]);
+  const counts = { services: listCount(services), endpointSlices: listCount(slices), pods: listCount(pods) };
+  if (counts.services === undefined || counts.endpointSlices === undefined || counts.pods === undefined) return undefined;
+  return {
+    services: counts.services,
+    endpointSlices: counts.endpointSlices,
+    endpoints: Math.round(counts.endpointSlices * meanEndpoints(slices)),
+    pods: counts.pods,
+  };
 }

@@ -42,13 +42,22 @@ describe('scale benchmark', () => {
   });
 
   test('the default limit: start, peak and OOM kills side by side, n/a start for a server that never answered', () => {
-    const ours = { ...side(2000, 100, 300), limited: { startMs: 2500, threads: 1, peakBytes: 140 * MiB, oomKills: 0 } };
-    const theirs = { ...side(4000, 50, 300), limited: { startMs: undefined, threads: undefined, peakBytes: 170 * MiB, oomKills: 3 } };
+    const ours = { ...side(2000, 100, 300), limited: { limitBytes: 170 * MiB, startMs: 2500, threads: 1, peakBytes: 140 * MiB, oomKills: 0 } };
+    const theirs = { ...side(4000, 50, 300), limited: { limitBytes: 170 * MiB, startMs: undefined, threads: undefined, peakBytes: 170 * MiB, oomKills: 3 } };
     const text = scaleSection(report(ours, theirs));
     assert.match(text, /\| in the default 170 MiB limit: start until answering \(s\) \| 2\.5 \| n\/a \| {2}\|/);
     assert.match(text, /\| in the default 170 MiB limit: peak charged \(MiB\) \| 140 \| 170 \| 0\.82x \|/);
     assert.match(text, /\| in the default 170 MiB limit: OOM kills \| 0 \| 3 \| \|/);
     assert.match(text, /\| in the default 170 MiB limit: serving threads \| 1 \(threads: auto\) \| GOMAXPROCS 2 \| \|/);
+  });
+
+  test('the limit sized for the cluster: each side\'s limit, and its start, peak and OOM kills in it', () => {
+    const ours = { ...side(2000, 100, 300), sized: { limitBytes: 224 * MiB, startMs: 9000, threads: 1, peakBytes: 160 * MiB, oomKills: 0 } };
+    const theirs = { ...side(4000, 50, 300), sized: { limitBytes: 1152 * MiB, startMs: 10_000, threads: undefined, peakBytes: 900 * MiB, oomKills: 0 } };
+    const text = scaleSection(report(ours, theirs));
+    assert.match(text, /\| in the limit sized for this cluster: the limit \(MiB\) \| 224 \| 1,152 \| 0\.19x \|/);
+    assert.match(text, /\| in the limit sized for this cluster: peak charged \(MiB\) \| 160 \| 900 \| 0\.18x \|/);
+    assert.match(text, /\| in the limit sized for this cluster: OOM kills \| 0 \| 0 \| \|/);
   });
 
   test('a measure that did not run reads n/a, without a ratio', () => {
