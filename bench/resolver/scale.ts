@@ -52,6 +52,8 @@ export interface Limited {
 export interface Side {
   readonly startMs: Map<number, number>;
   readonly rss: Map<number, number>;
+  /** RSS right after a saturating run (1 and 4 threads): what a thread costs under load. */
+  readonly loadedRss?: Map<number, number>;
   qps?: Measured;
   propagation?: PropagationResult;
   limited?: Limited;
@@ -59,7 +61,9 @@ export interface Side {
   sized?: Limited;
 }
 
-const newSide = (): Side => ({ startMs: new Map(), rss: new Map() });
+const newSide = (): Side => ({ startMs: new Map(), rss: new Map(), loadedRss: new Map() });
+/** The thread counts whose RSS is also read under load. */
+const LOADED = [1, 4] as const;
 
 /** The memory limit of our Deployment and of kubeadm's CoreDNS Deployment. */
 export const DEFAULT_LIMIT_BYTES = 170 * 2 ** 20;
@@ -110,6 +114,12 @@ export async function runScale(count: number): Promise<void> {
       await sleep(SETTLE_MS);
       side.rss.set(threads, rssBytes(server.pid));
       say(`${server.name}, ${threads} thread(s): answering after ${(server.readyMs / 1000).toFixed(1)} s, RSS ${(rssBytes(server.pid) / 2 ** 20).toFixed(0)} MiB`);
+      if (threads === 4) {
+        await warmUp(server, files.cluster, cores.client, 2);
+        await measure(server, files.cluster, cores.client, 2);
+        side.loadedRss?.set(threads, rssBytes(server.pid));
+        say(`${server.name}, ${threads} thread(s): RSS ${(rssBytes(server.pid) / 2 ** 20).toFixed(0)} MiB after a saturating run`);
+      }
       if (threads > 1) await server.stop();
     }
     if (threads !== 1) continue;
@@ -118,7 +128,8 @@ export async function runScale(count: number): Promise<void> {
       if (!server) continue;
       await warmUp(server, files.cluster, cores.client);
       side.qps = await measure(server, files.cluster, cores.client, 1);
-      say(`${server.name}: ${Math.round(side.qps.qps)} QPS`);
+      side.loadedRss?.set(1, rssBytes(server.pid));
+      say(`${server.name}: ${Math.round(side.qps.qps)} QPS, RSS ${(rssBytes(server.pid) / 2 ** 20).toFixed(0)} MiB after it`);
     }
     await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench-propagation' } } });
     const [a, b] = await measurePropagation(client, pair, 'bench-propagation', PROPAGATION_SAMPLES);
@@ -235,6 +246,9 @@ export function scaleSection(report: ScaleReport): string {
   rows.push(['propagation p50 (ms)', ours.propagation?.p50Ms ?? NaN, theirs.propagation?.p50Ms ?? NaN, 1]);
   rows.push(['propagation p99 (ms)', ours.propagation?.p99Ms ?? NaN, theirs.propagation?.p99Ms ?? NaN, 1]);
   rows.push(['RSS 4 threads / 1 thread', mib(ours, 4) / mib(ours, 1), mib(theirs, 4) / mib(theirs, 1), 2]);
+  const loaded = (side: Side, t: number): number => (side.loadedRss?.get(t) ?? NaN) / 2 ** 20;
+  for (const t of LOADED) rows.push([`RSS after saturating load, ${t} thread(s) (MiB)`, loaded(ours, t), loaded(theirs, t), 0]);
+  rows.push(['under load, each thread beyond the first (MiB)', (loaded(ours, 4) - loaded(ours, 1)) / 3, (loaded(theirs, 4) - loaded(theirs, 1)) / 3, 1]);
   rows.push(...limitedRows(ours, theirs, 'limited'));
   const sizedRows = limitedRows(ours, theirs, 'sized');
   const objects = 2 * shape.services;
@@ -253,7 +267,7 @@ export function scaleSection(report: ScaleReport): string {
     ...limitedTextRows(ours, theirs, report.machineCores, 'sized'),
     '',
     `- Start until answering: from process start until /ready answers 200 and the name of the first Service is answered (checked every 100 ms), so from a synced index. One server at a time; 1 thread on core ${report.cores.server}, more threads on every core. Both read the same JSON kubeconfig.`,
-    `- RSS: VmRSS ${SETTLE_MS / 1000} s after the server first answered. CoreDNS's threads are GOMAXPROCS.`,
+    `- RSS: VmRSS ${SETTLE_MS / 1000} s after the server first answered. CoreDNS's threads are GOMAXPROCS. Under load: VmRSS right after the QPS run (1 thread) and after a saturating run of ${SECONDS} s with two dnsperf threads (4 threads); the resolver budgets 32 MiB per thread beyond the first (src/resolver/serve/thread-budget.ts).`,
     `- QPS: dnsperf on core(s) ${report.cores.client}, ${SECONDS} s saturated after 3 s of warm-up, random cluster names. Other processes took ${busy(ours.qps)} / ${busy(theirs.qps)} of the machine meanwhile.`,
     `- Propagation: ${PROPAGATION_SAMPLES} Services created one after the other, both servers asked every millisecond until they answer.`,
     `- Default limit: each server with its default settings on every core, in a memory cgroup of ${LIMIT_MIB} MiB (the memory limit of our Deployment and of kubeadm's CoreDNS), as its pod runs; peak charged is the cgroup's, read after ${SETTLE_MS / 1000} s of answering. "n/a" start: it never answered (OOM-killed while listing).`,

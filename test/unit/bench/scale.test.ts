@@ -16,6 +16,7 @@ interface Stored {
 const side = (start: number, rss: number, p99: number): Side => ({
   startMs: new Map([[1, start], [2, start * 1.5], [4, start * 2]]),
   rss: new Map([[1, rss * MiB], [2, rss * 1.5 * MiB], [4, rss * 2 * MiB]]),
+  loadedRss: new Map([[1, (rss + 40) * MiB], [4, (rss * 2 + 60) * MiB]]),
   propagation: { samples: 50, p50Ms: p99 / 2, p99Ms: p99, maxMs: p99 },
 });
 
@@ -38,6 +39,8 @@ describe('scale benchmark', () => {
     assert.match(text, /\| RSS after sync, 4 thread\(s\) \(MiB\) \| 200 \| 100 \| 2\.00x \|/);
     assert.match(text, /\| propagation p99 \(ms\) \| 300\.0 \| 300\.0 \| 1\.00x \|/);
     assert.match(text, /\| RSS 4 threads \/ 1 thread \| 2\.00 \| 2\.00 \| 1\.00x \|/);
+    assert.match(text, /\| RSS after saturating load, 4 thread\(s\) \(MiB\) \| 260 \| 160 \| 1\.63x \|/);
+    assert.match(text, /\| under load, each thread beyond the first \(MiB\) \| 40\.0 \| 23\.3 \| 1\.71x \|/);
     assert.match(text, /2,000 objects \(and an IPAddress per clusterIP\) written into etcd in 20\.0 s \(100 objects\/s;/);
   });
 
