@@ -1,9 +1,11 @@
 /**
  * How much the cluster holds, for memory-sizing.ts: its Services, EndpointSlices (and their
- * endpoints) and Pods, counted every few minutes by three small lists, never a watch: the
- * operator must not hold the whole cluster to learn its size. A list with `limit` carries
- * the count of the rest in `metadata.remainingItemCount`; the endpoints are the slices'
- * count times the mean of the first page of them.
+ * endpoints) and Pods, counted every few minutes by lists, never a watch: the operator must
+ * not hold the whole cluster to learn its size. A list with `limit` carries the count of the
+ * rest in `metadata.remainingItemCount`, which gives the Services and Pods from one object
+ * each. The endpoints are counted over every EndpointSlice, a page of 500 at a time: the
+ * slices are listed in key order (namespace, then name), so no first page is a fair sample
+ * of them, and one namespace of large slices is what outgrows a limit.
  *
  * A new count is passed on only when one of its figures moved by more than a tenth (and
  * 100 objects), so that the pods are not rolled for a handful of Services.
@@ -15,8 +17,12 @@ import { sleep } from './clock.ts';
 import type { ClusterContents } from './memory-sizing.ts';
 
 export const COUNT_INTERVAL_MS = 5 * 60_000;
-/** The slices whose endpoints give the mean: a page as long as client-go's (about 3 MiB parsed). */
-const SAMPLE_SLICES = 500;
+/** Slices per page: as long as client-go's pages (a few MiB parsed, let go before the next). */
+const SLICES_PER_PAGE = 500;
+/** A list that goes on beyond this many pages (a million slices) is not counted: an apiserver that never ends it must not hold the operator. */
+const MAX_PAGES = 2000;
+/** After a failed count, the next try comes sooner than the interval. */
+const RETRY_MS = 30_000;
 const CHANGE_SHARE = 0.1;
 const CHANGE_MIN = 100;
 
@@ -41,16 +47,15 @@ export function listCount(page: ListPage): number | undefined {
   return more ? undefined : items;
 }
 
-/** The mean number of addresses per slice of a page of EndpointSlices (1 when the page has none). */
-export function meanEndpoints(page: ListPage): number {
+/** The addresses of the EndpointSlices of a page, skipping what is not a slice. */
+export function endpointsIn(page: ListPage): number {
   const slices = Array.isArray(page.items) ? page.items : [];
-  if (slices.length === 0) return 1;
   let addresses = 0;
   for (const slice of slices) {
     const endpoints = (slice as { endpoints?: unknown } | null)?.endpoints;
     if (Array.isArray(endpoints)) addresses += endpoints.length;
   }
-  return addresses / slices.length;
+  return addresses;
 }
 
 /** Whether `after` differs enough from `before` to size the pods again. */
@@ -98,7 +103,7 @@ export class ClusterCounter {
       const attempt = this.countOnce();
       this.firstTry ??= attempt;
       await attempt;
-      await sleep(clock, intervalMs, signal);
+      await sleep(clock, this.failing ? Math.min(RETRY_MS, intervalMs) : intervalMs, signal);
     }
   }
 
@@ -127,14 +132,26 @@ export class ClusterCounter {
 
 /** One count of the cluster; undefined when the apiserver does not say how long its lists are. */
 export async function countCluster(client: KubeClient): Promise<ClusterContents | undefined> {
-  const page = (path: string, limit: number): Promise<ListPage> => client.request<ListPage>('GET', path, { query: { limit } });
-  const [services, slices, pods] = await Promise.all([page(LISTS.services, 1), page(LISTS.endpointSlices, SAMPLE_SLICES), page(LISTS.pods, 1)]);
-  const counts = { services: listCount(services), endpointSlices: listCount(slices), pods: listCount(pods) };
-  if (counts.services === undefined || counts.endpointSlices === undefined || counts.pods === undefined) return undefined;
-  return {
-    services: counts.services,
-    endpointSlices: counts.endpointSlices,
-    endpoints: Math.round(counts.endpointSlices * meanEndpoints(slices)),
-    pods: counts.pods,
-  };
+  const size = async (path: string): Promise<number | undefined> => listCount(await client.request<ListPage>('GET', path, { query: { limit: 1 } }));
+  const [services, slices, pods] = await Promise.all([size(LISTS.services), countEndpoints(client), size(LISTS.pods)]);
+  if (services === undefined || pods === undefined) return undefined;
+  return { services, ...slices, pods };
+}
+
+/** The EndpointSlices and their addresses, page by page. */
+async function countEndpoints(client: KubeClient): Promise<{ endpointSlices: number; endpoints: number }> {
+  let endpointSlices = 0;
+  let endpoints = 0;
+  let next: string | undefined;
+  let pages = 0;
+  do {
+    if (++pages > MAX_PAGES) throw new Error(`the EndpointSlices go on beyond ${MAX_PAGES} pages of ${SLICES_PER_PAGE}`);
+    const query: Record<string, string | number> = { limit: SLICES_PER_PAGE, ...(next === undefined ? {} : { continue: next }) };
+    const page = await client.request<ListPage>('GET', LISTS.endpointSlices, { query });
+    endpointSlices += Array.isArray(page.items) ? page.items.length : 0;
+    endpoints += endpointsIn(page);
+    const token = page.metadata?.continue;
+    next = typeof token === 'string' && token !== '' ? token : undefined;
+  } while (next !== undefined);
+  return { endpointSlices, endpoints };
 }

@@ -1,7 +1,7 @@
 /** Counting the cluster from list pages the apiserver sends, none of it trusted, and when a new count is passed on. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ClusterCounter, listCount, meanEndpoints, movedEnough } from '../../../src/controller/cluster-count.ts';
+import { ClusterCounter, countCluster, endpointsIn, listCount, movedEnough } from '../../../src/controller/cluster-count.ts';
 import type { ListPage } from '../../../src/controller/cluster-count.ts';
 import type { ClusterContents } from '../../../src/controller/memory-sizing.ts';
 import type { KubeClient } from '../../../src/kube/client.ts';
@@ -25,11 +25,12 @@ describe('a list page', () => {
     assert.equal(listCount(notAList), 0);
   });
 
-  test('gives the mean endpoints of the slices it holds, skipping what is not a slice', () => {
-    assert.equal(meanEndpoints({ items: [{ endpoints: [{}, {}, {}] }, { endpoints: [{}] }] }), 2);
-    assert.equal(meanEndpoints({ items: [null, { endpoints: 'x' }, { endpoints: [{}, {}] }, 7] }), 0.5);
-    assert.equal(meanEndpoints({ items: [] }), 1);
-    assert.equal(meanEndpoints({}), 1);
+  test('gives the endpoints of the slices it holds, skipping what is not a slice', () => {
+    assert.equal(endpointsIn({ items: [{ endpoints: [{}, {}, {}] }, { endpoints: [{}] }] }), 4);
+    assert.equal(endpointsIn({ items: [null, { endpoints: 'x' }, { endpoints: [{}, {}] }, 7] }), 2);
+    assert.equal(endpointsIn({ items: [] }), 0);
+    assert.equal(endpointsIn({ items: 'many' }), 0);
+    assert.equal(endpointsIn({}), 0);
   });
 });
 
@@ -45,17 +46,36 @@ describe('a new count', () => {
 });
 
 describe('the counter', () => {
-  /** A client whose lists report `sizes` (kind → count) with slices of `perSlice` endpoints; `fail` makes every request fail. */
-  const clientOf = (state: { sizes: Record<string, number>; perSlice: number; fail?: boolean; asked: string[] }): KubeClient => ({
-    request: (_method: string, path: string, options: { query?: { limit?: number } }): Promise<ListPage> => {
-      state.asked.push(`${path}?limit=${String(options.query?.limit)}`);
+  /**
+   * A client whose lists report `sizes` (kind → count); the EndpointSlices come in pages of
+   * the limit asked, the first `bigSlices` of `bigPerSlice` endpoints and the others of
+   * `perSlice`; `fail` makes every request fail.
+   */
+  const clientOf = (state: { sizes: Record<string, number>; perSlice: number; bigSlices?: number; bigPerSlice?: number; fail?: boolean; asked: string[] }): KubeClient => ({
+    request: (_method: string, path: string, options: { query?: { limit?: number; continue?: string } }): Promise<ListPage> => {
+      const from = Number(options.query?.continue ?? 0);
+      state.asked.push(`${path}?limit=${String(options.query?.limit)}${from ? `&continue=${from}` : ''}`);
       if (state.fail) return Promise.reject(new Error('connection refused'));
       const kind = path.endsWith('/services') ? 'services' : path.endsWith('/endpointslices') ? 'endpointSlices' : 'pods';
       const total = state.sizes[kind] ?? 0;
-      const page = Math.min(total, options.query?.limit ?? total);
-      return Promise.resolve({ metadata: { remainingItemCount: total - page, continue: total > page ? 'next' : '' }, items: Array.from({ length: page }, () => ({ endpoints: Array.from({ length: state.perSlice }, () => ({})) })) });
+      const to = Math.min(total, from + (options.query?.limit ?? total));
+      const endpointsOf = (index: number): number => (index < (state.bigSlices ?? 0) ? state.bigPerSlice ?? 0 : state.perSlice);
+      const items = Array.from({ length: to - from }, (_, i) => ({ endpoints: Array.from({ length: endpointsOf(from + i) }, () => ({})) }));
+      return Promise.resolve({ metadata: { remainingItemCount: total - to, continue: total > to ? String(to) : '' }, items });
     },
   }) as unknown as KubeClient;
+
+  test('counts every endpoint, a page of slices at a time, wherever the large slices are', async () => {
+    const state = { sizes: { services: 1_200, endpointSlices: 1_200, pods: 40 }, perSlice: 1, bigSlices: 70, bigPerSlice: 1000, asked: [] as string[] };
+    assert.deepEqual(await countCluster(clientOf(state)), { services: 1_200, endpointSlices: 1_200, endpoints: 70 * 1000 + 1_130, pods: 40 });
+    const slicePages = state.asked.filter((asked) => asked.includes('endpointslices'));
+    assert.deepEqual(slicePages, ['/apis/discovery.k8s.io/v1/endpointslices?limit=500', '/apis/discovery.k8s.io/v1/endpointslices?limit=500&continue=500', '/apis/discovery.k8s.io/v1/endpointslices?limit=500&continue=1000']);
+  });
+
+  test('gives up on a list of slices that never ends', async () => {
+    const endless = { request: () => Promise.resolve({ metadata: { continue: 'again', remainingItemCount: 1 }, items: [{ endpoints: [{}] }] }) } as unknown as KubeClient;
+    await assert.rejects(countCluster(endless), /beyond 2000 pages/);
+  });
 
   test('counts at start and every interval, passing on only counts that moved, and keeps the last through failures', async () => {
     const state = { sizes: { services: 20_000, endpointSlices: 20_000, pods: 300 }, perSlice: 5, fail: false, asked: [] as string[] };
@@ -66,7 +86,8 @@ describe('the counter', () => {
     const running = counter.run(stop.signal);
     await counter.firstCount();
     assert.deepEqual(counter.current(), { services: 20_000, endpointSlices: 20_000, endpoints: 100_000, pods: 300 });
-    assert.deepEqual(state.asked, ['/api/v1/services?limit=1', '/apis/discovery.k8s.io/v1/endpointslices?limit=500', '/api/v1/pods?limit=1']);
+    assert.equal(state.asked.filter((asked) => asked.includes('endpointslices')).length, 40, 'every slice, 500 to a page');
+    assert.ok(state.asked.includes('/api/v1/services?limit=1') && state.asked.includes('/api/v1/pods?limit=1'), 'Services and Pods from the count of the rest');
 
     const tick = async (): Promise<void> => { clock.advance(60_000); await new Promise((resolve) => setImmediate(resolve)); };
     state.sizes.services = 20_500;
@@ -80,6 +101,22 @@ describe('the counter', () => {
     await tick();
     assert.equal(changes.length, 2);
     assert.deepEqual(counter.current(), { services: 20_500, endpointSlices: 40_000, endpoints: 200_000, pods: 300 });
+    stop.abort();
+    await running;
+  });
+
+  test('tries again half a minute after a failed count, not a whole interval', async () => {
+    const state = { sizes: { services: 10, endpointSlices: 10, pods: 10 }, perSlice: 1, fail: true, asked: [] as string[] };
+    const clock = new FakeClock();
+    const counter = new ClusterCounter({ client: clientOf(state), clock, log: silent, intervalMs: 300_000, onChange: () => undefined });
+    const stop = new AbortController();
+    const running = counter.run(stop.signal);
+    await counter.firstCount();
+    assert.equal(counter.current(), undefined);
+    state.fail = false;
+    clock.advance(30_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(counter.current(), { services: 10, endpointSlices: 10, endpoints: 10, pods: 10 });
     stop.abort();
     await running;
   });
