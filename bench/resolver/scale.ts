@@ -143,10 +143,14 @@ export async function runScale(count: number): Promise<void> {
     const startLimited = (cgroupProcs: string): Promise<RunningServer> => (which === 'ours'
       ? startResolver({ ...common, cpus: everyCore, main, upstream: upstreamAddress, name: 'limited', cgroupProcs })
       : startCoredns({ ...common, cpus: everyCore, binary: binaries.coredns, upstream: upstreamAddress, cgroupProcs }));
-    const limited = await runLimited(which, DEFAULT_LIMIT_BYTES, startLimited);
+    const load = async (server: RunningServer): Promise<void> => {
+      await warmUp(server, files.cluster, cores.client, 2);
+      await measure(server, files.cluster, cores.client, 2);
+    };
+    const limited = await runLimited(which, DEFAULT_LIMIT_BYTES, startLimited, load);
     if (limited) side.limited = limited;
     const sizedBytes = sizedLimitBytes(which === 'ours' ? 'clusterdns' : 'coredns', contents);
-    const sized = sizedBytes === DEFAULT_LIMIT_BYTES ? limited : await runLimited(which, sizedBytes, startLimited);
+    const sized = sizedBytes === DEFAULT_LIMIT_BYTES ? limited : await runLimited(which, sizedBytes, startLimited, load);
     if (sized) side.sized = sized;
   }
   const section = scaleSection({
@@ -169,10 +173,13 @@ function sizedLimitBytes(engine: 'clusterdns' | 'coredns', contents: ClusterCont
 
 /**
  * Starts a server with its defaults inside a memory cgroup of `limitBytes`, as its pod
- * runs: how long until it answers, how many threads it chose, its peak and whether the
- * kernel OOM-killed it. Undefined where no cgroup can be made (not root).
+ * runs, and puts it under saturating `load`: how long until it answers, how many threads
+ * it chose, its peak and whether the kernel OOM-killed it. Undefined where no cgroup can
+ * be made (not root).
  */
-async function runLimited(which: 'ours' | 'theirs', limitBytes: number, start: (cgroupProcs: string) => Promise<RunningServer>): Promise<Limited | undefined> {
+async function runLimited(
+  which: 'ours' | 'theirs', limitBytes: number, start: (cgroupProcs: string) => Promise<RunningServer>, load: (server: RunningServer) => Promise<void>,
+): Promise<Limited | undefined> {
   const limit = createMemoryLimit(`clusterdns-bench-scale-${which}`, limitBytes);
   if (!limit) return undefined;
   let server: RunningServer | undefined;
@@ -184,10 +191,13 @@ async function runLimited(which: 'ours' | 'theirs', limitBytes: number, start: (
   let threads: number | undefined;
   if (server) {
     await sleep(SETTLE_MS);
+    await load(server).catch((error: unknown) => { say(`${server.name} under load in ${limitBytes / 2 ** 20} MiB: ${error instanceof Error ? error.message : String(error)}`); });
     if (server.metricsUrl) {
-      const metrics = await httpRequest({ url: server.metricsUrl }).catch(() => undefined);
-      const match = /^clusterdns_resolver_serving_threads (\d+)/m.exec(metrics?.body ?? '');
+      const metrics = (await httpRequest({ url: server.metricsUrl }).catch(() => undefined))?.body ?? '';
+      const match = /^clusterdns_resolver_serving_threads (\d+)/m.exec(metrics);
       if (match) threads = Number(match[1]);
+      const gauge = (name: string): string => fmt(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20);
+      say(`${server.name} after load: main thread's heap ${gauge('nodejs_heap_size_total_bytes')} MiB (${gauge('nodejs_heap_size_used_bytes')} used), external ${gauge('nodejs_external_memory_bytes')} MiB, RSS ${fmt(rssBytes(server.pid) / 2 ** 20)} MiB`);
     }
     await server.stop();
   }
@@ -209,7 +219,7 @@ function limitedRows(ours: Side, theirs: Side, run: LimitedRun): Array<[string, 
   return [
     ...(run === 'sized' ? [[`${RUN_LABEL[run]}: the limit (MiB)`, (ours.sized?.limitBytes ?? NaN) / 2 ** 20, (theirs.sized?.limitBytes ?? NaN) / 2 ** 20, 0] as [string, number, number, number]] : []),
     [`${RUN_LABEL[run]}: start until answering (s)`, start(ours), start(theirs), 1],
-    [`${RUN_LABEL[run]}: peak charged (MiB)`, peak(ours), peak(theirs), 0],
+    [`${RUN_LABEL[run]}: peak charged, saturating load included (MiB)`, peak(ours), peak(theirs), 0],
   ];
 }
 
@@ -267,10 +277,10 @@ export function scaleSection(report: ScaleReport): string {
     ...limitedTextRows(ours, theirs, report.machineCores, 'sized'),
     '',
     `- Start until answering: from process start until /ready answers 200 and the name of the first Service is answered (checked every 100 ms), so from a synced index. One server at a time; 1 thread on core ${report.cores.server}, more threads on every core. Both read the same JSON kubeconfig.`,
-    `- RSS: VmRSS ${SETTLE_MS / 1000} s after the server first answered. CoreDNS's threads are GOMAXPROCS. Under load: VmRSS right after the QPS run (1 thread) and after a saturating run of ${SECONDS} s with two dnsperf threads (4 threads); the resolver budgets 32 MiB per thread beyond the first (src/resolver/serve/thread-budget.ts).`,
+    `- RSS: VmRSS ${SETTLE_MS / 1000} s after the server first answered. CoreDNS's threads are GOMAXPROCS. Under load: VmRSS right after the QPS run (1 thread) and after a saturating run of ${SECONDS} s with two dnsperf threads (4 threads), with no memory limit: Node.js sizes its heaps from the machine's memory then, and collects late (in a limit, see the limited runs); the resolver budgets 32 MiB per thread beyond the first (src/resolver/serve/thread-budget.ts).`,
     `- QPS: dnsperf on core(s) ${report.cores.client}, ${SECONDS} s saturated after 3 s of warm-up, random cluster names. Other processes took ${busy(ours.qps)} / ${busy(theirs.qps)} of the machine meanwhile.`,
     `- Propagation: ${PROPAGATION_SAMPLES} Services created one after the other, both servers asked every millisecond until they answer.`,
-    `- Default limit: each server with its default settings on every core, in a memory cgroup of ${LIMIT_MIB} MiB (the memory limit of our Deployment and of kubeadm's CoreDNS), as its pod runs; peak charged is the cgroup's, read after ${SETTLE_MS / 1000} s of answering. "n/a" start: it never answered (OOM-killed while listing).`,
+    `- Default limit: each server with its default settings on every core, in a memory cgroup of ${LIMIT_MIB} MiB (the memory limit of our Deployment and of kubeadm's CoreDNS), as its pod runs; peak charged is the cgroup's, read after ${SETTLE_MS / 1000} s of answering and then ${SECONDS + 3} s of saturating load (two dnsperf threads). "n/a" start: it never answered (OOM-killed while listing).`,
     `- Sized limit: the same, in the memory limit the operator gives each engine without spec.resources for this cluster, as it counts it (src/controller/memory-sizing.ts); the default run's figures where that limit is the default.`,
   ].join('\n');
 }

@@ -49,7 +49,7 @@ describe('scale benchmark', () => {
     const theirs = { ...side(4000, 50, 300), limited: { limitBytes: 170 * MiB, startMs: undefined, threads: undefined, peakBytes: 170 * MiB, oomKills: 3 } };
     const text = scaleSection(report(ours, theirs));
     assert.match(text, /\| in the default 170 MiB limit: start until answering \(s\) \| 2\.5 \| n\/a \| {2}\|/);
-    assert.match(text, /\| in the default 170 MiB limit: peak charged \(MiB\) \| 140 \| 170 \| 0\.82x \|/);
+    assert.match(text, /\| in the default 170 MiB limit: peak charged, saturating load included \(MiB\) \| 140 \| 170 \| 0\.82x \|/);
     assert.match(text, /\| in the default 170 MiB limit: OOM kills \| 0 \| 3 \| \|/);
     assert.match(text, /\| in the default 170 MiB limit: serving threads \| 1 \(threads: auto\) \| GOMAXPROCS 2 \| \|/);
   });
@@ -59,7 +59,7 @@ describe('scale benchmark', () => {
     const theirs = { ...side(4000, 50, 300), sized: { limitBytes: 1152 * MiB, startMs: 10_000, threads: undefined, peakBytes: 900 * MiB, oomKills: 0 } };
     const text = scaleSection(report(ours, theirs));
     assert.match(text, /\| in the limit sized for this cluster: the limit \(MiB\) \| 224 \| 1,152 \| 0\.19x \|/);
-    assert.match(text, /\| in the limit sized for this cluster: peak charged \(MiB\) \| 160 \| 900 \| 0\.18x \|/);
+    assert.match(text, /\| in the limit sized for this cluster: peak charged, saturating load included \(MiB\) \| 160 \| 900 \| 0\.18x \|/);
     assert.match(text, /\| in the limit sized for this cluster: OOM kills \| 0 \| 0 \| \|/);
   });
 
