@@ -130,6 +130,7 @@ export async function runScale(count: number): Promise<void> {
       side.qps = await measure(server, files.cluster, cores.client, 1);
       side.loadedRss?.set(1, rssBytes(server.pid));
       say(`${server.name}: ${Math.round(side.qps.qps)} QPS, RSS ${(rssBytes(server.pid) / 2 ** 20).toFixed(0)} MiB after it`);
+      await logMemory(server, 'without a limit');
     }
     await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench-propagation' } } });
     const [a, b] = await measurePropagation(client, pair, 'bench-propagation', PROPAGATION_SAMPLES);
@@ -172,6 +173,19 @@ function sizedLimitBytes(engine: 'clusterdns' | 'coredns', contents: ClusterCont
 }
 
 /**
+ * Logs where a resolver's memory is after load (its main thread's heap and what its buffers
+ * hold outside it), so that an RSS figure can be told apart from a heap the collector has
+ * not yet shrunk; returns its metrics ('' for a server without them).
+ */
+async function logMemory(server: RunningServer, where: string): Promise<string> {
+  if (!server.metricsUrl) return '';
+  const metrics = (await httpRequest({ url: server.metricsUrl }).catch(() => undefined))?.body ?? '';
+  const gauge = (name: string): string => fmt(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20);
+  say(`${server.name} after load ${where}: main thread's heap ${gauge('nodejs_heap_size_total_bytes')} MiB (${gauge('nodejs_heap_size_used_bytes')} used), external ${gauge('nodejs_external_memory_bytes')} MiB, RSS ${fmt(rssBytes(server.pid) / 2 ** 20)} MiB`);
+  return metrics;
+}
+
+/**
  * Starts a server with its defaults inside a memory cgroup of `limitBytes`, as its pod
  * runs, and puts it under saturating `load`: how long until it answers, how many threads
  * it chose, its peak and whether the kernel OOM-killed it. Undefined where no cgroup can
@@ -192,13 +206,9 @@ async function runLimited(
   if (server) {
     await sleep(SETTLE_MS);
     await load(server).catch((error: unknown) => { say(`${server.name} under load in ${limitBytes / 2 ** 20} MiB: ${error instanceof Error ? error.message : String(error)}`); });
-    if (server.metricsUrl) {
-      const metrics = (await httpRequest({ url: server.metricsUrl }).catch(() => undefined))?.body ?? '';
-      const match = /^clusterdns_resolver_serving_threads (\d+)/m.exec(metrics);
-      if (match) threads = Number(match[1]);
-      const gauge = (name: string): string => fmt(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20);
-      say(`${server.name} after load: main thread's heap ${gauge('nodejs_heap_size_total_bytes')} MiB (${gauge('nodejs_heap_size_used_bytes')} used), external ${gauge('nodejs_external_memory_bytes')} MiB, RSS ${fmt(rssBytes(server.pid) / 2 ** 20)} MiB`);
-    }
+    const metrics = await logMemory(server, `in ${limitBytes / 2 ** 20} MiB`);
+    const match = /^clusterdns_resolver_serving_threads (\d+)/m.exec(metrics);
+    if (match) threads = Number(match[1]);
     await server.stop();
   }
   const result = { limitBytes, startMs: server?.readyMs, threads, peakBytes: limit.peakBytes(), oomKills: limit.oomKills() };
@@ -277,7 +287,7 @@ export function scaleSection(report: ScaleReport): string {
     ...limitedTextRows(ours, theirs, report.machineCores, 'sized'),
     '',
     `- Start until answering: from process start until /ready answers 200 and the name of the first Service is answered (checked every 100 ms), so from a synced index. One server at a time; 1 thread on core ${report.cores.server}, more threads on every core. Both read the same JSON kubeconfig.`,
-    `- RSS: VmRSS ${SETTLE_MS / 1000} s after the server first answered. CoreDNS's threads are GOMAXPROCS. Under load: VmRSS right after the QPS run (1 thread) and after a saturating run of ${SECONDS} s with two dnsperf threads (4 threads), with no memory limit: Node.js sizes its heaps from the machine's memory then, and collects late (in a limit, see the limited runs); the resolver budgets 32 MiB per thread beyond the first (src/resolver/serve/thread-budget.ts).`,
+    `- RSS: VmRSS ${SETTLE_MS / 1000} s after the server first answered. CoreDNS's threads are GOMAXPROCS. Under load: VmRSS right after the QPS run (1 thread) and after a saturating run of ${SECONDS} s with two dnsperf threads (4 threads), with no memory limit: V8 then sizes the heaps from the machine's memory, and the main thread's young generation alone grows to 128 MiB under load (in a limit V8 sizes them from the limit: see the limited runs); the resolver budgets 32 MiB per thread beyond the first (src/resolver/serve/thread-budget.ts).`,
     `- QPS: dnsperf on core(s) ${report.cores.client}, ${SECONDS} s saturated after 3 s of warm-up, random cluster names. Other processes took ${busy(ours.qps)} / ${busy(theirs.qps)} of the machine meanwhile.`,
     `- Propagation: ${PROPAGATION_SAMPLES} Services created one after the other, both servers asked every millisecond until they answer.`,
     `- Default limit: each server with its default settings on every core, in a memory cgroup of ${LIMIT_MIB} MiB (the memory limit of our Deployment and of kubeadm's CoreDNS), as its pod runs; peak charged is the cgroup's, read after ${SETTLE_MS / 1000} s of answering and then ${SECONDS + 3} s of saturating load (two dnsperf threads). "n/a" start: it never answered (OOM-killed while listing).`,
