@@ -130,7 +130,7 @@ export async function runScale(count: number): Promise<void> {
       side.qps = await measure(server, files.cluster, cores.client, 1);
       side.loadedRss?.set(1, rssBytes(server.pid));
       say(`${server.name}: ${Math.round(side.qps.qps)} QPS, RSS ${(rssBytes(server.pid) / 2 ** 20).toFixed(0)} MiB after it`);
-      await logMemory(server, 'without a limit');
+      logMemory(server, await scrape(server), 'without a limit');
     }
     await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench-propagation' } } });
     const [a, b] = await measurePropagation(client, pair, 'bench-propagation', PROPAGATION_SAMPLES);
@@ -172,17 +172,26 @@ function sizedLimitBytes(engine: 'clusterdns' | 'coredns', contents: ClusterCont
   return Number.parseInt(String(podResources(parsed.value.spec, contents).limits?.['memory']), 10) * 2 ** 20;
 }
 
+/** A server's /metrics text ('' for a server without them, or when it does not answer). */
+async function scrape(server: RunningServer): Promise<string> {
+  if (!server.metricsUrl) return '';
+  return (await httpRequest({ url: server.metricsUrl }).catch(() => undefined))?.body ?? '';
+}
+
+/** The value of an unlabelled sample in a /metrics text (NaN when absent). */
+function sample(metrics: string, name: string): number {
+  return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN);
+}
+
 /**
  * Logs where a resolver's memory is after load (its main thread's heap and what its buffers
  * hold outside it), so that an RSS figure can be told apart from a heap the collector has
- * not yet shrunk; returns its metrics ('' for a server without them).
+ * not yet shrunk.
  */
-async function logMemory(server: RunningServer, where: string): Promise<string> {
-  if (!server.metricsUrl) return '';
-  const metrics = (await httpRequest({ url: server.metricsUrl }).catch(() => undefined))?.body ?? '';
-  const gauge = (name: string): string => fmt(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20);
-  say(`${server.name} after load ${where}: main thread's heap ${gauge('nodejs_heap_size_total_bytes')} MiB (${gauge('nodejs_heap_size_used_bytes')} used), external ${gauge('nodejs_external_memory_bytes')} MiB, RSS ${fmt(rssBytes(server.pid) / 2 ** 20)} MiB`);
-  return metrics;
+function logMemory(server: RunningServer, metrics: string, where: string): void {
+  if (!metrics) return;
+  const mib = (name: string): string => fmt(sample(metrics, name) / 2 ** 20);
+  say(`${server.name} after load ${where}: main thread's heap ${mib('nodejs_heap_size_total_bytes')} MiB (${mib('nodejs_heap_size_used_bytes')} used), external ${mib('nodejs_external_memory_bytes')} MiB, RSS ${fmt(rssBytes(server.pid) / 2 ** 20)} MiB`);
 }
 
 /**
@@ -206,9 +215,10 @@ async function runLimited(
   if (server) {
     await sleep(SETTLE_MS);
     await load(server).catch((error: unknown) => { say(`${server.name} under load in ${limitBytes / 2 ** 20} MiB: ${error instanceof Error ? error.message : String(error)}`); });
-    const metrics = await logMemory(server, `in ${limitBytes / 2 ** 20} MiB`);
-    const match = /^clusterdns_resolver_serving_threads (\d+)/m.exec(metrics);
-    if (match) threads = Number(match[1]);
+    const metrics = await scrape(server);
+    logMemory(server, metrics, `in ${limitBytes / 2 ** 20} MiB`);
+    const serving = sample(metrics, 'clusterdns_resolver_serving_threads');
+    if (Number.isInteger(serving)) threads = serving;
     await server.stop();
   }
   const result = { limitBytes, startMs: server?.readyMs, threads, peakBytes: limit.peakBytes(), oomKills: limit.oomKills() };
